@@ -1,0 +1,7 @@
+"""Allows ``python -m fasutils``."""
+
+import sys
+
+from fasutils.cli import main
+
+sys.exit(main())

@@ -1,0 +1,102 @@
+"""``python -m fasutils COMMAND``: the suite's command line. Problems a user can fix print as one message."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fasutils.errors import FasError
+
+
+def _env(args: argparse.Namespace) -> int:
+    from fasutils.runtime import environment_rows
+
+    width = max(len(item) for item, _ in environment_rows())
+    for item, value in environment_rows():
+        print(f"{item:<{width}}  {value}")
+    return 0
+
+
+def _assets(args: argparse.Namespace) -> int:
+    from fasutils import assets
+    from fasutils.paths import reference_dir
+
+    print(f"reference directory: {reference_dir()}")
+    if not args.verify:
+        for asset in assets.registry().values():
+            print(f"{asset.name:<44} {asset.licence:<28.28} {asset.origin}")
+        return 0
+    statuses = assets.verify_all(args.prefix)
+    for status in statuses:
+        print(f"{status.status:<10} {status.asset.name:<44} {status.message}")
+    bad = [s for s in statuses if s.status != "ok"]
+    print(f"{len(statuses) - len(bad)}/{len(statuses)} reference files verified")
+    return 1 if bad else 0
+
+
+def _check_notebooks(args: argparse.Namespace) -> int:
+    from fasutils.notebook_conventions import require_conventions
+    from fasutils.notebook_runner import suite_notebooks
+
+    notebooks = [Path(p) for p in args.notebooks] or suite_notebooks()
+    if not notebooks:
+        raise FasError("no notebooks found to check (expected notebooks/NN_*.ipynb)")
+    require_conventions(notebooks)
+    print(f"{len(notebooks)} notebooks follow the conventions")
+    return 0
+
+
+def _run_notebooks(args: argparse.Namespace) -> int:
+    from fasutils.notebook_runner import execute_notebooks, suite_notebooks, write_index
+    from fasutils.paths import build_dir
+
+    notebooks = [Path(p) for p in args.notebooks] or suite_notebooks()
+    if not notebooks:
+        raise FasError("no notebooks to run (expected notebooks/NN_*.ipynb)")
+    out_dir = Path(args.out) if args.out else build_dir() / "notebooks"
+    runs = execute_notebooks(notebooks, out_dir, quick=args.quick, html_too=args.html, cell_timeout=args.cell_timeout)
+    if args.index:
+        print(f"index: {write_index(runs, quick=args.quick)}")
+    failed = [run for run in runs if not run.ok]
+    for run in failed:
+        print(f"FAILED {run.source.name}: {run.error}  (executed copy: {run.output})", file=sys.stderr)
+    print(f"{len(runs) - len(failed)}/{len(runs)} notebooks ran {'(QUICK)' if args.quick else '(full)'}")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, one sub-command per task."""
+    parser = argparse.ArgumentParser(prog="python -m fasutils", description="FAS Lab helpers")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("env", help="describe this machine and the library versions").set_defaults(func=_env)
+
+    assets = commands.add_parser("assets", help="list the registered reference files, or verify them")
+    assets.add_argument("--verify", action="store_true", help="check every file's sha256")
+    assets.add_argument("--prefix", default="", help="only names starting with this, e.g. widerface/")
+    assets.set_defaults(func=_assets)
+
+    check = commands.add_parser("check-notebooks", help="check notebooks against notebooks/README.md")
+    check.add_argument("notebooks", nargs="*", help="default: notebooks/NN_*.ipynb")
+    check.set_defaults(func=_check_notebooks)
+
+    run = commands.add_parser("run-notebooks", help="execute notebooks in order with papermill")
+    run.add_argument("notebooks", nargs="*", help="default: notebooks/NN_*.ipynb")
+    run.add_argument("--quick", action="store_true", help="QUICK=True: the fast smoke run")
+    run.add_argument("--out", help="folder for executed notebooks (default: build/notebooks)")
+    run.add_argument("--html", action="store_true", help="also render each executed notebook to HTML")
+    run.add_argument("--index", action="store_true", help="write build/index.html linking notebooks and reports")
+    run.add_argument("--cell-timeout", type=int, default=None, help="seconds one cell may take (default: no limit)")
+    run.set_defaults(func=_run_notebooks)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (2 for a user-fixable problem, printed without traceback)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FasError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,50 @@
+"""`python -m fasutils` as a user meets it: readable messages, no tracebacks, meaningful exit codes."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fasutils import paths
+
+
+def fasutils(*args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "fasutils", *args], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, env=env, check=False)
+
+
+def test_assets_lists_names_licences_and_sources():
+    result = fasutils("assets")
+    assert result.returncode == 0
+    assert "minivision/sample-live-T1" in result.stdout and "https://github.com/" in result.stdout
+
+
+def test_missing_reference_dir_is_one_line_without_traceback(tmp_path):
+    result = fasutils("assets", "--verify", env_extra={paths.ENV_REFERENCE_DIR: str(tmp_path / "absent")})
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: reference directory not found") and "Traceback" not in result.stderr
+
+
+@pytest.mark.reference
+def test_verify_passes_on_the_reference_dir(reference_dir):
+    result = fasutils("assets", "--verify", "--prefix", "minivision/")
+    assert result.returncode == 0 and "7/7 reference files verified" in result.stdout
+
+
+def test_check_notebooks_names_the_notebook_and_the_rule(make_notebook):
+    bad = make_notebook(name="05_no_params.ipynb", parameters=None)
+    result = fasutils("check-notebooks", str(bad))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "05_no_params.ipynb: no cell tagged 'parameters'" in result.stderr
+
+
+def test_check_notebooks_passes_on_the_suite():
+    result = fasutils("check-notebooks")
+    assert result.returncode == 0 and "follow the conventions" in result.stdout
+
+
+def test_env_reports_torch():
+    result = fasutils("env")
+    assert result.returncode == 0 and "torch" in result.stdout and "2.13.0" in result.stdout
