@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from fasutils import assets
+from fasutils.face_detection import DetectorLoadError, NoFaceFound, YuNet
+from fasutils.images import read_image
+
+
+def test_a_file_that_is_not_a_model_is_refused_by_name(tmp_path):
+    bogus = tmp_path / "detector.onnx"
+    bogus.write_bytes(b"not an onnx graph")
+    with pytest.raises(DetectorLoadError, match="detector.onnx"):
+        YuNet(bogus)
+
+
+@pytest.fixture(scope="module")
+def yunet():
+    try:
+        return YuNet()
+    except Exception as missing:  # ReferenceDirMissing or AssetMissing: say which
+        pytest.skip(str(missing))
+
+
+@pytest.mark.reference
+def test_finds_the_one_face_of_the_live_sample_with_plausible_landmarks(yunet):
+    image = read_image(assets.path("minivision/sample-live-T1"))
+    (face,) = yunet.detect(image)
+    x, y, w, h = face.box
+    assert face.score > 0.8 and 140 < w < 200 and 200 < h < 280  # measured: about 170 x 240 at (119, 113)
+    right_eye, left_eye, nose, right_mouth, left_mouth = face.landmarks
+    assert right_eye[0] < nose[0] < left_eye[0] and max(right_eye[1], left_eye[1]) < nose[1] < right_mouth[1]
+    assert np.all((face.landmarks >= [x, y]) & (face.landmarks <= [x + w, y + h]))
+
+
+@pytest.mark.reference
+def test_group_photo_gives_six_faces_best_first(yunet):
+    faces = yunet.detect(read_image(assets.path("yolov7face/group-test.jpg")))
+    assert len(faces) == 6 and [f.score for f in faces] == sorted((f.score for f in faces), reverse=True)
+
+
+@pytest.mark.reference
+def test_no_face_is_a_clear_error_and_bad_arrays_are_refused(yunet):
+    with pytest.raises(NoFaceFound, match="grey.png"):
+        yunet.detect_largest(np.full((200, 200, 3), 128, np.uint8), source="grey.png")
+    with pytest.raises(ValueError, match="RGB uint8"):
+        yunet.detect(np.zeros((50, 50), np.uint8))

@@ -1,0 +1,64 @@
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from fasutils import live_pool
+from fasutils.face_detection import Face
+
+
+def test_splits_are_stable_and_follow_the_fractions():
+    identities = [f"person-{i}" for i in range(4000)]
+    splits = [live_pool.split_of(identity) for identity in identities]
+    assert splits == [live_pool.split_of(identity) for identity in reversed(identities)][::-1]
+    shares = {split: count / len(splits) for split, count in Counter(splits).items()}
+    for split, fraction in live_pool.SPLITS.items():
+        assert abs(shares[split] - fraction) < 0.03, shares
+
+
+def _face(x, y, w, h):
+    return Face((x, y, w, h), np.array([[x + w * 0.3, y + h * 0.4]] * 5, np.float32), 0.9)
+
+
+def test_square_crop_maps_photo_points_into_the_crop():
+    photo = np.zeros((300, 400, 3), np.uint8)
+    photo[100:140, 200:240] = 255  # the "face": a white 40 x 40 square
+    crop, offset, scale = live_pool.square_crop(photo, _face(200, 100, 40, 40), context=2.7, min_face_width=64,
+                                                max_side=384)
+    assert crop.shape[0] == crop.shape[1] >= 2.7 * 64 - 1 and scale == pytest.approx(crop.shape[0] / 108)
+    corner = (np.array([200, 100]) - offset) * scale  # the square's top-left corner, in crop pixels
+    assert crop[int(corner[1]) + 3, int(corner[0]) + 3].tolist() == [255, 255, 255]
+    assert crop[int(corner[1]) - 3, int(corner[0]) - 3].tolist() == [0, 0, 0]
+
+
+def test_square_crop_pads_by_replicating_the_edge_and_caps_the_size():
+    photo = np.zeros((100, 100, 3), np.uint8)
+    photo[:, :50] = 200
+    crop, offset, scale = live_pool.square_crop(photo, _face(0, 20, 60, 60), context=2.7, min_face_width=64,
+                                                max_side=128)
+    assert crop.shape == (128, 128, 3) and offset[0] < 0 and scale < 1
+    assert crop[64, 0].tolist() == [200, 200, 200], "left of the photo repeats its left edge"
+
+
+def test_faces_of_keeps_wide_enough_faces_and_expresses_them_in_crop_pixels():
+    photo = np.full((400, 400, 3), 90, np.uint8)
+
+    class TwoFaces:
+        def detect(self, image):
+            return [_face(50, 60, 30, 30), _face(200, 150, 80, 100)]
+
+    image = live_pool.SourceImage("test/photo", "test", "CC0", lambda: photo, identity=None, max_faces=5)
+    (face,) = live_pool.faces_of(image, TwoFaces(), min_native_width=36)
+    assert face.key == "test/photo#0" and face.identity == "test/photo#0" and face.native_face_width == 80
+    assert face.box[2] >= 64 and face.crop.shape[0] == face.crop.shape[1]
+    assert face.split == live_pool.split_of("test/photo#0")
+    x, y, w, h = face.box
+    assert 0 <= x and x + w <= face.crop.shape[1] and 0 <= y and y + h <= face.crop.shape[0]
+
+
+@pytest.mark.reference
+def test_offline_sources_offer_their_photos(reference_dir):
+    images, skipped = live_pool.available_images()
+    assert not skipped, skipped
+    sources = Counter(image.source for image in images)
+    assert sources["nba"] > 400 and sources["wider"] == 24 and sources["skimage"] == 1
