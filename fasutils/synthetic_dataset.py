@@ -48,7 +48,7 @@ class DatasetSpec:
     min_face_width: float = 80.0  # px in the stored source crop (small faces are upsampled, and flagged)
     context: float = 3.0  # source crop side / face size; the output keeps 1/frame_shrink of it (~2.7x)
     frame_shrink: float = 1.1  # output side = crop side / frame_shrink, so live framing never magnifies
-    medium_extent: tuple[float, float] = (1.6, 3.0)  # how much of the photo an attack shows, in face sizes
+    medium_extent: tuple[float, float] = (1.5, 2.5)  # how much of the photo an attack shows, in face sizes
     max_side: int = 400  # px, source crops larger than this are downsampled
     max_faces: int | None = None  # keep at most this many faces (QUICK: 120)
     workers: int = 2  # processes; 0 renders in this process (for debugging)
@@ -76,6 +76,43 @@ class BuiltDataset:
     @property
     def manifest(self) -> Path:
         return self.folder / "manifest.csv"
+
+    def params(self):
+        """Every image's sampled simulation parameters (``params.jsonl``) as a DataFrame indexed by path."""
+        import pandas as pd
+
+        return pd.read_json(self.folder / "params.jsonl", lines=True).set_index("path")
+
+    def pool_table(self):
+        """Faces per source: count, identities, licence, native face width and how many were upsampled."""
+        import pandas as pd
+
+        live = [r for r in self.report.records if r.attack_type == "live"]
+        params = self.params()
+        widths = [params.loc[r.path.relative_to(self.folder).as_posix(), "native_face_width"] for r in live]
+        upsampled = [w < self.info["spec"]["min_face_width"] for w in widths]
+        faces = pd.DataFrame({"source": [r.source for r in live], "identity": [r.subject for r in live],
+                              "licence": [r.licence for r in live], "width": widths, "upsampled": upsampled})
+        table = faces.groupby("source").agg(faces=("identity", "size"), identities=("identity", "nunique"),
+                                            median_face_px=("width", "median"), upsampled=("upsampled", "sum"),
+                                            licence=("licence", lambda names: "; ".join(sorted(set(names)))))
+        return table.sort_values("faces", ascending=False)
+
+    def examples(self, subjects: int, seed: int = 0) -> list[tuple[str, list[Path]]]:
+        """For ``subjects`` faces of the test split: the source crop, then the live image and each attack."""
+        by_source: dict[str, list[Path]] = {}
+        for record in self.report.records:
+            if record.split == "test":
+                by_source.setdefault(record.path.name.split("_")[0], []).append(record.path)
+        rng = np.random.default_rng(seed)
+        chosen = rng.choice(sorted(by_source), size=min(subjects, len(by_source)), replace=False)
+        return [(str(key), [self.folder / "sources" / f"{key}.png", *sorted(by_source[key], key=_kind_order)])
+                for key in sorted(chosen)]
+
+
+def _kind_order(path: Path) -> int:
+    kinds = ("live", *ATTACK_TYPES)
+    return kinds.index(path.stem.split("_", 1)[1])
 
 
 def _select(faces: list[PoolFace], limit: int | None) -> list[PoolFace]:
