@@ -4,7 +4,7 @@ import nbformat
 import pytest
 
 from fasutils.notebook_conventions import NotebookConventionError
-from fasutils.notebook_runner import execute_notebooks, notebook_title, suite_notebooks, write_index
+from fasutils.notebook_runner import execute_notebooks, notebook_title, write_index
 
 pytestmark = pytest.mark.kernel
 
@@ -41,5 +41,6 @@ def test_nothing_runs_when_a_notebook_breaks_the_conventions(make_notebook, tmp_
     assert not (tmp_path / "out" / "01_good.ipynb").exists()
 
 
-def test_titles_come_from_the_first_heading():
-    assert notebook_title(suite_notebooks()[0]) == "00 · Environment and reference data"
+def test_titles_come_from_the_first_heading(make_notebook):
+    assert notebook_title(make_notebook()) == "99 · A test notebook"
+    assert notebook_title(make_notebook(name="98_untitled.ipynb", intro="no heading here")) == "98_untitled"
