@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
 from fasutils.notebook_conventions import require_conventions
 from fasutils.paths import build_dir, project_root

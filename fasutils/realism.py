@@ -75,7 +75,7 @@ def score_records(records: Sequence, judges: Sequence[Judge] = tuple(JUDGES.valu
     Also a boolean column per judge, ``<judge> says spoof``, at ``threshold``.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
     from fasutils.images import read_image
 

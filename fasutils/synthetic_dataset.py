@@ -26,7 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
 from fasutils.datasets import Record, ReadReport, read_manifest, write_manifest
 from fasutils.face_detection import YuNet
