@@ -38,6 +38,21 @@ class Face:
     def width(self) -> float:
         return self.box[2]
 
+    @property
+    def points(self) -> np.ndarray:
+        """:func:`face_points` of this face: landmarks and box corners, (9, 2)."""
+        return face_points(self.box, self.landmarks)
+
+
+def face_points(box: tuple[float, float, float, float], landmarks: np.ndarray) -> np.ndarray:
+    """(9, 2) float64: the 5 landmarks, then the box corners clockwise from top-left.
+
+    The layout :func:`fasutils.spoof_simulation.simulate` carries through a render, so the face box and
+    landmarks of the rendered image can be read back from its points.
+    """
+    x, y, w, h = box
+    return np.vstack([landmarks, [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]]).astype(np.float64)
+
 
 class YuNet:
     """YuNet through ``cv2.FaceDetectorYN``; the default model is the registered ``yunet/detector.onnx``."""

@@ -29,7 +29,7 @@ import numpy as np
 from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
 from fasutils.datasets import Record, ReadReport, read_manifest, write_manifest
-from fasutils.face_detection import YuNet
+from fasutils.face_detection import YuNet, face_points
 from fasutils.live_pool import LICENCE_NOTE, PoolFace, Skipped, available_images, faces_of
 from fasutils.paths import cache_dir
 from fasutils.spoof_simulation import ATTACK_TYPES, simulate
@@ -156,12 +156,6 @@ def _seed(spec_seed: int, key: str, kind: str) -> int:
     return int(hashlib.sha256(f"{spec_seed}|{key}|{kind}".encode()).hexdigest()[:16], 16)
 
 
-def _face_points(face: PoolFace) -> np.ndarray:
-    """The 5 landmarks and the 4 face-box corners: the points the simulation carries into its output."""
-    x, y, w, h = face.box
-    return np.vstack([face.landmarks, [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]]).astype(np.float64)
-
-
 def _render(job: tuple) -> dict:
     """Worker: photograph one source crop as ``kind``; writes the JPEG and returns its manifest fields.
 
@@ -176,7 +170,8 @@ def _render(job: tuple) -> dict:
 def medium_content(photo: np.ndarray, points: np.ndarray, extent: float) -> tuple[np.ndarray, np.ndarray]:
     """The part of ``photo`` an attacker prints or shows: a square of ``extent`` face sizes around the face.
 
-    ``points`` are the 5 landmarks and 4 face-box corners; returns (content, points in content pixels).
+    ``points`` as :func:`~fasutils.face_detection.face_points` lays them out; returns (content, points in
+    content pixels).
     """
     (x0, y0), (x1, y1) = points[5:].min(axis=0), points[5:].max(axis=0)
     half = extent * max(x1 - x0, y1 - y0) / 2
@@ -235,7 +230,7 @@ def build_dataset(spec: DatasetSpec, force: bool = False) -> BuiltDataset:
         source_path = partial / "sources" / f"{index:04d}.png"
         cv2.imwrite(str(source_path), cv2.cvtColor(face.crop, cv2.COLOR_RGB2BGR))
         out_side = int(round(face.crop.shape[0] / spec.frame_shrink))
-        points = json.dumps(_face_points(face).tolist())
+        points = json.dumps(face_points(face.box, face.landmarks).tolist())
         for kind in ("live", *spec.attacks):
             target = partial / "images" / f"{index:04d}_{kind}.jpg"
             jobs.append((str(source_path), points, kind, _seed(spec.seed, face.key, kind), out_side, str(target),

@@ -44,3 +44,14 @@ def test_no_face_is_a_clear_error_and_bad_arrays_are_refused(yunet):
         yunet.detect_largest(np.full((200, 200, 3), 128, np.uint8), source="grey.png")
     with pytest.raises(ValueError, match="RGB uint8"):
         yunet.detect(np.zeros((50, 50), np.uint8))
+
+
+def test_face_points_are_the_landmarks_then_the_box_corners_clockwise():
+    from fasutils.face_detection import Face, face_points
+
+    landmarks = np.arange(10, dtype=np.float32).reshape(5, 2)
+    points = Face((10, 20, 30, 40), landmarks, 0.9).points
+    assert points.shape == (9, 2) and points.dtype == np.float64
+    assert np.array_equal(points[:5], landmarks)
+    assert points[5:].tolist() == [[10, 20], [40, 20], [40, 60], [10, 60]]
+    assert np.array_equal(face_points((10, 20, 30, 40), landmarks), points)
