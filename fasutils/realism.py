@@ -2,8 +2,8 @@
 
 The judges are pretrained on real attacks (CelebA-Spoof); the fraction of our simulated spoofs they call spoof
 (the *attack realism rate*) and the fraction of camera-model live images they call spoof (the *live
-false-reject rate*) say whether the simulation resembles real attacks. Conventions from
-``../shared/notes/field-facts.md`` §3: RGB, /255, CHW, no mean/std, index 0 = live.
+false-reject rate*) say whether the simulation resembles real attacks. Each judge is read with its own
+:class:`~fasutils.conventions.InputConvention` (crop, colour order, scale, live index).
 
 Introduced in ``00_environment_and_data.ipynb``.
 """
@@ -16,23 +16,26 @@ from functools import cache
 
 import numpy as np
 
-from fasutils.crops import HAIRYMAX_1_5, JOHNRAIVENOLAZO_1_5, CropConvention, crop_face
+from fasutils.conventions import HAIRYMAX_BINARY, HAIRYMAX_PRINT_REPLAY, JOHNRAIVENOLAZO, InputConvention
 
 
 @dataclass(frozen=True)
 class Judge:
-    """A published model used as a judge: its registered ONNX file, crop convention and classes."""
+    """A published model used as a judge: its registered ONNX file and its input convention."""
 
     name: str
     asset: str  # name in fasutils/assets.toml
-    convention: CropConvention
-    classes: tuple[str, ...]  # index 0 is live in every family used here
+    convention: InputConvention
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.convention.classes
 
 
 JUDGES = {judge.name: judge for judge in (
-    Judge("hairymax bin 1.5", "hairymax/bin-1.5-128.onnx", HAIRYMAX_1_5, ("live", "spoof")),
-    Judge("hairymax print-replay 1.5", "hairymax/print-replay-1.5-128.onnx", HAIRYMAX_1_5, ("live", "print", "replay")),
-    Judge("johnraivenolazo 98.20", "johnraivenolazo/best-98.20.onnx", JOHNRAIVENOLAZO_1_5, ("live", "spoof")),
+    Judge("hairymax bin 1.5", "hairymax/bin-1.5-128.onnx", HAIRYMAX_BINARY),
+    Judge("hairymax print-replay 1.5", "hairymax/print-replay-1.5-128.onnx", HAIRYMAX_PRINT_REPLAY),
+    Judge("johnraivenolazo 98.20", "johnraivenolazo/best-98.20.onnx", JOHNRAIVENOLAZO),
 )}
 
 
@@ -53,19 +56,15 @@ def class_probabilities(judge: Judge, images: Sequence[np.ndarray], boxes: Seque
     """Softmax probabilities ``(N, classes)`` for RGB uint8 images with face boxes (x, y, w, h)."""
     session = _session(judge.asset, threads)
     input_name = session.get_inputs()[0].name
-    rows = []
-    for image, box in zip(images, boxes, strict=True):  # hairymax's exports take batch 1 only
-        crop = crop_face(image, box, judge.convention).astype(np.float32) / 255.0  # (H, W, 3) RGB
-        logits = session.run(None, {input_name: crop.transpose(2, 0, 1)[None]})[0][0]
-        exp = np.exp(logits - logits.max())
-        rows.append(exp / exp.sum())
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(judge.classes))
+    logits = [session.run(None, {input_name: judge.convention.prepare([image], [box])})[0]  # (1, classes)
+              for image, box in zip(images, boxes, strict=True)]  # hairymax's exports take batch 1 only
+    return judge.convention.probabilities(np.concatenate(logits) if logits else np.zeros((0, len(judge.classes))))
 
 
 def spoof_probability(judge: Judge, images: Sequence[np.ndarray], boxes: Sequence[Sequence[float]],
                       threads: int = 1) -> np.ndarray:
     """P(spoof) = 1 - P(live) for each image."""
-    return 1.0 - class_probabilities(judge, images, boxes, threads)[:, 0]
+    return 1.0 - class_probabilities(judge, images, boxes, threads)[:, judge.convention.live_index]
 
 
 def score_records(records: Sequence, judges: Sequence[Judge] = tuple(JUDGES.values()), threshold: float = 0.5,
