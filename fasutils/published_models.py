@@ -1,0 +1,81 @@
+"""The published anti-spoofing models, each with its weights, its ONNX export (if any) and its input convention.
+
+Our MiniFASNet code runs the published ``.pth`` files; :func:`onnx_parity` compares it with the published ONNX
+exports, and :func:`minivision_fused_live` reproduces minivision's two-model fusion.
+Introduced in ``02_minifasnet_architecture.ipynb``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import torch
+
+from fasutils.conventions import (HAIRYMAX_BINARY, HAIRYMAX_PRINT_REPLAY, JOHNRAIVENOLAZO, MINIVISION_V1SE,
+                                  MINIVISION_V2, InputConvention, fuse_live_probability)
+from fasutils.weights import LoadedWeights, load_minifasnet
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    """One published model: registered weights, optional registered ONNX export, input convention."""
+
+    name: str
+    weights: str  # asset name of the .pth
+    onnx: str | None  # asset name of the published ONNX export, if there is one
+    convention: InputConvention
+
+
+PUBLISHED = {m.name: m for m in (
+    PublishedModel("minivision V2 2.7", "minivision/minifasnetv2-2.7-80x80", None, MINIVISION_V2),
+    PublishedModel("minivision V1SE 4.0", "minivision/minifasnetv1se-4.0-80x80", None, MINIVISION_V1SE),
+    PublishedModel("hairymax bin 1.5", "hairymax/bin-1.5-128.pth", "hairymax/bin-1.5-128.onnx", HAIRYMAX_BINARY),
+    PublishedModel("hairymax print-replay 1.5", "hairymax/print-replay-1.5-128.pth",
+                   "hairymax/print-replay-1.5-128.onnx", HAIRYMAX_PRINT_REPLAY),
+    PublishedModel("johnraivenolazo 98.20", "johnraivenolazo/best-98.20.pth", "johnraivenolazo/best-98.20.onnx",
+                   JOHNRAIVENOLAZO),
+)}
+
+
+@cache
+def load(name: str) -> LoadedWeights:
+    """The published model ``name`` in our code, in eval mode (weights verified by hash, loaded strictly)."""
+    from fasutils import assets
+
+    loaded = load_minifasnet(assets.path(PUBLISHED[name].weights))
+    loaded.model.eval()
+    return loaded
+
+
+def logits(name: str, inputs: np.ndarray) -> np.ndarray:
+    """Our model's logits ``(N, classes)`` for prepared inputs ``(N, 3, H, W)``."""
+    with torch.no_grad():
+        return load(name).model(torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))).numpy()
+
+
+def live_probability(name: str, images: Sequence[np.ndarray], boxes: Sequence[Sequence[float]]) -> np.ndarray:
+    """P(live) of RGB uint8 images with face boxes, prepared by the model's own convention."""
+    convention = PUBLISHED[name].convention
+    return convention.live_probability(logits(name, convention.prepare(images, boxes)))
+
+
+def minivision_fused_live(images: Sequence[np.ndarray], boxes: Sequence[Sequence[float]]) -> np.ndarray:
+    """minivision's published decision score: V2 (2.7) and V1SE (4.0) softmaxes summed, P(live) = sum[1] / 2."""
+    names = ("minivision V2 2.7", "minivision V1SE 4.0")
+    conventions = [PUBLISHED[n].convention for n in names]
+    return fuse_live_probability(conventions, [logits(n, c.prepare(images, boxes)) for n, c in zip(names, conventions)])
+
+
+def onnx_parity(name: str, inputs: np.ndarray) -> float:
+    """max |our logits - the published ONNX export's logits| over prepared ``inputs`` (run one at a time)."""
+    import onnxruntime as ort
+
+    from fasutils import assets
+
+    session = ort.InferenceSession(str(assets.path(PUBLISHED[name].onnx)), providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
+    theirs = np.concatenate([session.run(None, {input_name: x[None]})[0] for x in inputs.astype(np.float32)])
+    return float(np.abs(logits(name, inputs) - theirs).max())

@@ -1,0 +1,41 @@
+"""Our MiniFASNet code on the published weights: parity with their ONNX exports, and their verdicts."""
+
+import numpy as np
+import pytest
+
+from fasutils import assets
+from fasutils import published_models as pm
+from fasutils.images import read_image
+
+# Face boxes of the three real samples as YuNet finds them (x, y, w, h), rounded.
+SAMPLES = {"minivision/sample-live-T1": (119, 113, 170, 240), "minivision/sample-print-F1": (187, 109, 195, 239),
+           "minivision/sample-replay-F2": (139, 216, 222, 298)}
+
+pytestmark = pytest.mark.reference
+
+
+@pytest.fixture(scope="module")
+def samples():
+    try:
+        return [read_image(assets.path(name)) for name in SAMPLES], list(SAMPLES.values())
+    except Exception as missing:  # ReferenceDirMissing / AssetMissing: skip with the remedy
+        pytest.skip(str(missing))
+
+
+@pytest.mark.parametrize("name", [n for n, m in pm.PUBLISHED.items() if m.onnx])
+def test_our_code_equals_the_published_onnx_on_random_and_real_inputs(samples, name):
+    convention = pm.PUBLISHED[name].convention
+    random = np.random.default_rng(0).random((3, 3, *convention.input_size), dtype=np.float32)
+    assert pm.onnx_parity(name, random) <= 1e-4
+    assert pm.onnx_parity(name, convention.prepare(*samples)) <= 1e-4
+
+
+def test_minivision_fused_calls_the_live_sample_live_and_the_attacks_spoof(samples):
+    live, printed, replayed = pm.minivision_fused_live(*samples)
+    assert live > 0.95 and printed < 0.5 and replayed < 0.5
+
+
+@pytest.mark.parametrize("name", list(pm.PUBLISHED))
+def test_every_published_model_gets_the_samples_right_with_its_convention(samples, name):
+    live, printed, replayed = pm.live_probability(name, *samples)
+    assert live > 0.9 and printed < 0.5 and replayed < 0.5
