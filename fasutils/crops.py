@@ -22,7 +22,7 @@ come out one pixel short through float rounding and pad that pixel; we do not re
 
 Colour order and value scaling (minivision: BGR 0-255; the others: RGB / 255) belong to the models, not here:
 crops keep the input's dtype (uint8) and channel order (the suite's RGB).
-Introduced in ``02_minifasnet.ipynb``.
+Introduced in ``02_minifasnet_architecture.ipynb``.
 """
 
 from __future__ import annotations

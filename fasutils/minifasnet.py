@@ -436,3 +436,17 @@ def layer_table(model: MiniFASNet | MultiFTNet, input_size: tuple[int, int]) -> 
         trunk = _run_hooked(classifier, _probe(classifier, input_size), {"conv_4": classifier.conv_4})["conv_4"]
         rows += _rows(generator, trunk, {"FTGenerator": generator})
     return rows
+
+
+def se_gates(model: nn.Module, inputs: Tensor) -> dict[str, Tensor]:
+    """The channel weights every SE module applies for ``inputs``: ``{module name: (B, C)}`` (eval, no grad)."""
+    gates: dict[str, Tensor] = {}
+    hooks = [module.register_forward_hook(lambda m, args, out, name=name: gates.__setitem__(name, m.gate(args[0])))
+             for name, module in model.named_modules() if isinstance(module, SEModule)]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return {name: gate.flatten(1) for name, gate in gates.items()}

@@ -185,3 +185,12 @@ def test_onnx_export_with_a_dynamic_batch(tmp_path):
         with torch.no_grad():
             expected = net(x).numpy()
         np.testing.assert_allclose(session.run(None, {"input": x.numpy()})[0], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_se_gates_reports_each_se_module_and_leaves_no_hooks():
+    net = mf.minifasnet("V2SE", (80, 80), 3).eval()
+    gates = mf.se_gates(net, torch.rand(2, 3, 80, 80))
+    assert {name.split(".")[1] for name in gates} == {"conv_3", "conv_4", "conv_5"}
+    assert [tuple(g.shape) for g in gates.values()] == [(2, 64), (2, 128), (2, 128)]
+    assert all(((g > 0) & (g < 1)).all() for g in gates.values())
+    assert not any(m._forward_hooks for m in net.modules())
