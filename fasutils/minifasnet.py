@@ -69,6 +69,10 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
+class ModelInputError(FasError, ValueError):
+    """A tensor given to the model that it cannot take: wrong rank, channels, dtype or spatial size."""
+
+
 class ModelConfigError(FasError, ValueError):
     """A MiniFASNet configuration that cannot be built."""
 
@@ -265,8 +269,18 @@ class MiniFASNet(nn.Module):
         self.prob = nn.Linear(config.embedding_size, config.num_classes, bias=False)
         init_weights(self)
 
+    def check_input(self, x: Tensor) -> None:
+        """Raise :class:`ModelInputError`, naming the tensor, unless it is float (B, 3, H, W) of a fitting size."""
+        if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != 3 or not x.dtype.is_floating_point:
+            described = f"{x.dtype} tensor of shape {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
+            raise ModelInputError(f"MiniFASNet input must be a float (B, 3, H, W) tensor, not a {described}")
+        if conv6_kernel(tuple(x.shape[-2:])) != self.config.kernel:
+            raise ModelInputError(f"MiniFASNet input of size {tuple(x.shape[-2:])} does not fit this model, built for "
+                                  f"{self.config.input_size} (final kernel {self.config.kernel})")
+
     def forward_trunk(self, x: Tensor) -> Tensor:
         """(B, 3, H, W) -> the ``conv_4`` map (B, 128, H/8, W/8), sizes rounded up."""
+        self.check_input(x)
         x = self.conv2_dw(self.conv1(x))  # (B, 32, H/2, W/2)
         x = self.conv_3(self.conv_23(x))  # (B, 64, H/4, W/4)
         return self.conv_4(self.conv_34(x))  # (B, 128, H/8, W/8)

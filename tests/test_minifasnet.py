@@ -194,3 +194,14 @@ def test_se_gates_reports_each_se_module_and_leaves_no_hooks():
     assert [tuple(g.shape) for g in gates.values()] == [(2, 64), (2, 128), (2, 128)]
     assert all(((g > 0) & (g < 1)).all() for g in gates.values())
     assert not any(m._forward_hooks for m in net.modules())
+
+
+def test_bad_input_tensors_are_refused_by_name():
+    net = mf.minifasnet("V2", (80, 80), 3).eval()
+    for bad, expected in ((torch.rand(1, 1, 80, 80), "shape (1, 1, 80, 80)"),
+                          (torch.zeros(1, 3, 80, 80, dtype=torch.uint8), "torch.uint8"),
+                          (torch.rand(3, 80, 80), "shape (3, 80, 80)"),
+                          (torch.rand(1, 3, 128, 128), "size (128, 128) does not fit")):
+        with pytest.raises(mf.ModelInputError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+            net(bad)
+    assert net(torch.rand(2, 3, 80, 76)).shape == (2, 3)  # same final kernel: accepted
