@@ -685,3 +685,18 @@ def save_for_inference(model: nn.Module, config: TrainConfig, path: str | Path, 
              "crop": config.crop, "classes": ["live", "spoof"] if config.num_classes == 2 else list(ATTACK_TYPES)}
     _atomic_text(json.dumps(about, indent=2) + "\n", path.with_suffix(".json"))
     return path
+
+
+def predict_spoof(model: nn.Module, records: Sequence[Record], config: TrainConfig,
+                  batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """P(spoof) = 1 - P(live) of ``model`` on ``records`` (crops as ``config`` cuts them), and their labels (1 = spoof)."""
+    loader = DataLoader(SpoofTrainingDataset(records, config, train=False), batch_size=batch_size)
+    model.eval()
+    scores, labels = [], []
+    with torch.no_grad():
+        for images, targets, _ in loader:
+            scores.append(1 - model(images).softmax(1)[:, 0])  # (B,)
+            labels.append((targets != 0).long())
+    if not scores:
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    return torch.cat(scores).numpy(), torch.cat(labels).numpy()

@@ -18,3 +18,14 @@ def test_grid_has_one_titled_panel_per_image_and_a_fixed_size():
 def test_titles_must_match_images():
     with pytest.raises(ValueError, match="2 images but 1 titles"):
         image_grid([np.zeros((2, 2)), np.zeros((2, 2))], ["only one"])
+
+
+def test_training_curves_plot_every_recorded_series():
+    from fasutils.plots import training_curves
+
+    history = [{"epoch": e, "train_cls_loss": 1 / e, "train_ft_loss": 0.1 / e, "val_loss": 1.2 / e,
+                "train_acc": 0.5 + e / 10, "val_acc": 0.5 + e / 20, "val_auc": 0.6 + e / 20} for e in (1, 2, 3)]
+    figure = training_curves(history)
+    losses, accuracy, auc = figure.axes
+    assert len(losses.lines) == 3 and len(accuracy.lines) == 2 and list(auc.lines[0].get_ydata()) == [0.65, 0.7, 0.75]
+    assert all(axis.get_xlabel() == "epoch" and axis.get_title() for axis in figure.axes)

@@ -225,3 +225,13 @@ def test_torchrun_two_processes_end_with_identical_weights(data, tmp_path):
     saved = torch.load(tmp_path / "run" / LAST, weights_only=True)
     assert saved["epoch"] == 1 and len(saved["rng"]) == 2
     assert saved["history"][0]["epoch"] == 1
+
+
+def test_predict_spoof_scores_every_record_with_its_label(data, straight):
+    from fasutils.training import predict_spoof
+
+    records = data[1]
+    scores, labels = predict_spoof(straight.model, records, TINY, batch_size=4)
+    assert scores.shape == labels.shape == (len(records),)
+    assert ((scores >= 0) & (scores <= 1)).all()
+    assert labels.tolist() == [int(r.is_spoof) for r in records]
