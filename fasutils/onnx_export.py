@@ -90,13 +90,21 @@ def read_convention(path: str | Path) -> InputConvention:
                            int(stored["live_index"]))
 
 
-def onnx_parity(model: nn.Module, path: str | Path, inputs: np.ndarray) -> float:
-    """max |PyTorch logits - onnxruntime logits| of ``model`` and its export at ``path`` on ``inputs`` (N, 3, H, W)."""
+def run_onnx(path: str | Path, inputs: np.ndarray) -> np.ndarray:
+    """Outputs of the ONNX model at ``path`` for ``inputs`` (N, 3, H, W), one at a time if its batch is fixed to 1."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    model_input = session.get_inputs()[0]
     inputs = np.ascontiguousarray(inputs, dtype=np.float32)
-    theirs = session.run([OUTPUT_NAME], {INPUT_NAME: inputs})[0]
+    if model_input.shape[0] == 1:  # e.g. hairymax's exports: a batch of exactly one
+        return np.concatenate([session.run(None, {model_input.name: x[None]})[0] for x in inputs])
+    return session.run(None, {model_input.name: inputs})[0]
+
+
+def onnx_parity(model: nn.Module, path: str | Path, inputs: np.ndarray) -> float:
+    """max |PyTorch logits - onnxruntime logits| of ``model`` and the ONNX file at ``path`` on ``inputs``."""
+    inputs = np.ascontiguousarray(inputs, dtype=np.float32)
     with torch.no_grad():
         ours = _classifier(model)(torch.from_numpy(inputs)).numpy()
-    return float(np.abs(ours - theirs).max())
+    return float(np.abs(ours - run_onnx(path, inputs)).max())

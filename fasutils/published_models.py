@@ -70,12 +70,8 @@ def minivision_fused_live(images: Sequence[np.ndarray], boxes: Sequence[Sequence
 
 
 def onnx_parity(name: str, inputs: np.ndarray) -> float:
-    """max |our logits - the published ONNX export's logits| over prepared ``inputs`` (run one at a time)."""
-    import onnxruntime as ort
-
+    """max |our logits - the published ONNX export's logits| over prepared ``inputs``."""
     from fasutils import assets
+    from fasutils.onnx_export import onnx_parity as parity
 
-    session = ort.InferenceSession(str(assets.path(PUBLISHED[name].onnx)), providers=["CPUExecutionProvider"])
-    input_name = session.get_inputs()[0].name
-    theirs = np.concatenate([session.run(None, {input_name: x[None]})[0] for x in inputs.astype(np.float32)])
-    return float(np.abs(logits(name, inputs) - theirs).max())
+    return parity(load(name).model, assets.path(PUBLISHED[name].onnx), inputs)

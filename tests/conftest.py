@@ -17,6 +17,9 @@ INTRO = """# 99 · A test notebook
 - none, it is a fixture
 
 **Runtime**: QUICK 1 s, full 1 s."""
+# Face boxes (x, y, w, h) of minivision's three real samples as YuNet finds them, rounded.
+SAMPLE_BOXES = {"minivision/sample-live-T1": (119, 113, 170, 240), "minivision/sample-print-F1": (187, 109, 195, 239),
+                "minivision/sample-replay-F2": (139, 216, 222, 298)}
 PARAMETERS = """from fasutils.runtime import quick_default
 
 QUICK: bool = quick_default()  # smoke run

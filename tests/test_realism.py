@@ -5,9 +5,7 @@ from fasutils import assets
 from fasutils.images import read_image
 from fasutils.realism import JUDGES, class_probabilities, spoof_probability
 
-# Face boxes of the three real samples as YuNet finds them (x, y, w, h), rounded.
-SAMPLES = {"minivision/sample-live-T1": (119, 113, 170, 240), "minivision/sample-print-F1": (187, 109, 195, 239),
-           "minivision/sample-replay-F2": (139, 216, 222, 298)}
+from conftest import SAMPLE_BOXES as SAMPLES
 
 
 @pytest.mark.reference

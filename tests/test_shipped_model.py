@@ -10,6 +10,8 @@ from fasutils.paths import project_root
 from fasutils.training import TrainConfig, predict_spoof
 from fasutils.weights import load_minifasnet
 
+from conftest import SAMPLE_BOXES
+
 SHIPPED = project_root() / "models" / "minifasnet_v2se_80_2.7.pt"
 
 
@@ -25,10 +27,8 @@ def test_the_shipped_model_is_small_and_loads_strictly_as_its_card_says():
 
 @pytest.mark.reference
 def test_the_shipped_model_catches_the_real_attacks_and_ranks_the_live_face_lowest(reference_dir):
-    boxes = {"minivision/sample-live-T1": (119, 113, 170, 240), "minivision/sample-print-F1": (187, 109, 195, 239),
-             "minivision/sample-replay-F2": (139, 216, 222, 298)}
     records = [Record(path=assets.path(name), is_spoof="live" not in name, attack_type="live" if "live" in name
-                      else "print" if "print" in name else "replay", box=box) for name, box in boxes.items()]
+                      else "print" if "print" in name else "replay", box=box) for name, box in SAMPLE_BOXES.items()]
     config = TrainConfig.from_dict(json.loads(SHIPPED.with_suffix(".json").read_text())["config"])
     model = load_minifasnet(SHIPPED).model.eval()
     live, printed, replayed = predict_spoof(model, records, config)[0]
