@@ -2,11 +2,17 @@
 
 The exported graph is the inference path only (no Fourier branch), with a dynamic batch, input ``input``
 (N, 3, H, W) float32 and output ``logits`` (N, classes). The metadata (``fas.*`` keys) says how to prepare the
-input and read the output, so a consumer needs nothing but the file. Introduced in ``04_onnx_int8_export.ipynb``.
+input and read the output, so a consumer needs nothing but the file.
+
+PReLU is written as ``w * x + (1 - w) * relu(x)`` by default (``prelu="fast"``): the same function, but
+onnxruntime's ``PRelu`` kernel broadcasts a per-channel slope slowly (measured here: 45 % of the FP32 run time of
+MiniFASNetV2SE at 80x80) and has no INT8 version, while Mul, Relu and Add are fast and all quantizable.
+Introduced in ``04_onnx_int8_export.ipynb``.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -24,15 +30,50 @@ from fasutils.errors import FasError
 OPSET = 18
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
 METADATA_PREFIX = "fas."
+PRELU_FORMS = ("fast", "onnx")
 
 
 class OnnxModelError(FasError):
     """An ONNX file that is not one, or lacks or contradicts the input convention it should carry."""
 
 
+class UntrainedModelError(OnnxModelError):
+    """A model whose BatchNorm layers never saw data: exporting it would ship random answers."""
+
+
+class FastPReLU(nn.Module):
+    """``nn.PReLU`` rewritten as ``w * x + (1 - w) * relu(x)``: equal values, faster and quantizable ONNX ops."""
+
+    def __init__(self, prelu: nn.PReLU) -> None:
+        super().__init__()
+        self.weight = prelu.weight  # (C,) shared, not copied
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        slope = self.weight.view(1, -1, *([1] * (x.dim() - 2)))  # (1, C, 1, 1)
+        return slope * x + (1 - slope) * torch.relu(x)
+
+
 def _classifier(model: nn.Module) -> nn.Module:
     """The inference path of a MultiFTNet (its ``model``) or a MiniFASNet, in eval mode."""
     return getattr(model, "model", model).eval()
+
+
+def with_fast_prelu(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` with every ``nn.PReLU`` replaced by :class:`FastPReLU` (the original is untouched)."""
+    model = copy.deepcopy(model)
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, nn.PReLU):
+                setattr(parent, name, FastPReLU(child))
+    return model
+
+
+def require_trained(model: nn.Module, what: str) -> None:
+    """Raise :class:`UntrainedModelError` if every BatchNorm of ``model`` still holds its initial statistics."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if norms and all(bool((m.running_mean == 0).all() and (m.running_var == 1).all()) for m in norms):
+        raise UntrainedModelError(f"{what}: the model looks untrained (all {len(norms)} BatchNorm layers hold their "
+                                  "initial statistics); load trained weights first, or pass allow_untrained=True")
 
 
 def convention_metadata(convention: InputConvention) -> dict[str, str]:
@@ -43,17 +84,33 @@ def convention_metadata(convention: InputConvention) -> dict[str, str]:
     return {METADATA_PREFIX + key: value for key, value in values.items()}
 
 
-def export_onnx(model: nn.Module, path: str | Path, convention: InputConvention, opset: int = OPSET) -> Path:
-    """Export the classifier of ``model`` to ``path`` (written atomically) with ``convention`` in its metadata."""
+def export_onnx(model: nn.Module, path: str | Path, convention: InputConvention, *, opset: int = OPSET,
+                prelu: str = "fast", allow_untrained: bool = False) -> Path:
+    """Export the classifier of ``model`` to ``path`` (written atomically) with ``convention`` in its metadata.
+
+    ``prelu``: "fast" (see the module docstring) or "onnx" (the plain ``PRelu`` op).
+    """
     import onnx
 
     path = Path(path)
+    if prelu not in PRELU_FORMS:
+        raise ValueError(f"prelu must be one of {PRELU_FORMS}, not {prelu!r}")
     classifier = _classifier(model)
+    if not allow_untrained:
+        require_trained(classifier, f"cannot export to {path}")
     example = torch.rand(2, 3, *convention.input_size)  # (N, 3, H, W)
-    classes = classifier(example).shape[1]
+    try:
+        with torch.no_grad():
+            classes = classifier(example).shape[1]
+    except (RuntimeError, ValueError) as error:  # ModelInputError, or a shape error deeper in another model
+        raise OnnxModelError(f"cannot export to {path}: the model does not take convention {convention.name!r}'s "
+                             f"input of {convention.input_size[0]}x{convention.input_size[1]} "
+                             f"({str(error).splitlines()[0]})") from None
     if classes != len(convention.classes):
         raise OnnxModelError(f"cannot export to {path}: the model has {classes} outputs but convention "
                              f"{convention.name!r} names {len(convention.classes)} classes")
+    if prelu == "fast":
+        classifier = with_fast_prelu(classifier)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
         draft = Path(scratch) / path.name
@@ -69,15 +126,26 @@ def export_onnx(model: nn.Module, path: str | Path, convention: InputConvention,
     return path
 
 
-def read_convention(path: str | Path) -> InputConvention:
-    """The input convention stored in an exported file's metadata; :class:`OnnxModelError` if absent or broken."""
+def load_onnx(path: str | Path) -> onnx.ModelProto:
+    """The ONNX graph at ``path`` (weights included); :class:`OnnxModelError` naming the file if it is not one."""
     import onnx
 
     path = Path(path)
+    if not path.is_file():
+        raise OnnxModelError(f"{path}: no such ONNX file")
     try:
-        graph = onnx.load(str(path), load_external_data=False)
+        return onnx.load(str(path))
     except Exception as error:  # protobuf raises several unrelated types for a non-ONNX file
         raise OnnxModelError(f"{path} is not an ONNX model: {type(error).__name__}: {error}") from None
+
+
+def read_convention(path: str | Path, expected: InputConvention | None = None) -> InputConvention:
+    """The input convention stored in an exported file's metadata.
+
+    :class:`OnnxModelError` if it is absent or broken, or if it differs from ``expected`` (the fields are named).
+    """
+    path = Path(path)
+    graph = load_onnx(path)
     stored = {p.key[len(METADATA_PREFIX):]: p.value for p in graph.metadata_props if p.key.startswith(METADATA_PREFIX)}
     needed = {"convention", "color_order", "scale", "classes", "live_index", "crop"}
     if not needed <= set(stored):
@@ -85,21 +153,46 @@ def read_convention(path: str | Path) -> InputConvention:
                              f"{', '.join(sorted(needed - set(stored)))}); export it with fasutils.onnx_export, or "
                              "pass its convention explicitly")
     crop = json.loads(stored["crop"])
-    return InputConvention(stored["convention"], CropConvention(**{**crop, "size": tuple(crop["size"])}),
-                           stored["color_order"], float(stored["scale"]), tuple(json.loads(stored["classes"])),
-                           int(stored["live_index"]))
+    found = InputConvention(stored["convention"], CropConvention(**{**crop, "size": tuple(crop["size"])}),
+                            stored["color_order"], float(stored["scale"]), tuple(json.loads(stored["classes"])),
+                            int(stored["live_index"]))
+    if expected is not None and found != expected:
+        differences = [f"{f.name} {getattr(found, f.name)!r} (expected {getattr(expected, f.name)!r})"
+                       for f in dataclasses.fields(InputConvention) if getattr(found, f.name) != getattr(expected, f.name)]
+        raise OnnxModelError(f"{path} was exported for another input convention: {'; '.join(differences)}")
+    return found
+
+
+def session(path: str | Path, threads: int | None = None, optimization: str = "all") -> ort.InferenceSession:
+    """An onnxruntime CPU session with explicit choices: ``threads`` intra-op threads (None: onnxruntime's
+    default), one inter-op thread, sequential execution, graph optimization "all" / "extended" / "basic" /
+    "disabled"."""
+    import onnxruntime as ort
+
+    levels = {"all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+              "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+              "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+              "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL}
+    options = ort.SessionOptions()
+    options.graph_optimization_level = levels[optimization]
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph/NoSuchFile types
+        raise OnnxModelError(f"{path}: onnxruntime cannot load it ({str(error).splitlines()[0]})") from None
 
 
 def run_onnx(path: str | Path, inputs: np.ndarray) -> np.ndarray:
     """Outputs of the ONNX model at ``path`` for ``inputs`` (N, 3, H, W), one at a time if its batch is fixed to 1."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    model_input = session.get_inputs()[0]
+    runner = session(path)
+    model_input = runner.get_inputs()[0]
     inputs = np.ascontiguousarray(inputs, dtype=np.float32)
     if model_input.shape[0] == 1:  # e.g. hairymax's exports: a batch of exactly one
-        return np.concatenate([session.run(None, {model_input.name: x[None]})[0] for x in inputs])
-    return session.run(None, {model_input.name: inputs})[0]
+        return np.concatenate([runner.run(None, {model_input.name: x[None]})[0] for x in inputs])
+    return runner.run(None, {model_input.name: inputs})[0]
 
 
 def onnx_parity(model: nn.Module, path: str | Path, inputs: np.ndarray) -> float:

@@ -68,6 +68,11 @@ def cache_dir() -> Path:
     return folder
 
 
+def shipped_model() -> Path:
+    """The suite's own trained classifier (``models/``, see its card in ``models/README.md``)."""
+    return project_root() / "models" / "minifasnet_v2se_80_2.7.pt"
+
+
 def build_dir() -> Path:
     """Executed notebooks, reports, exported models (git-ignored): ``$FAS_BUILD_DIR``, default ``build``."""
     folder = _from_env(ENV_BUILD_DIR, Path("build"))

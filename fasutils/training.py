@@ -46,11 +46,13 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
 from fasutils.augment import augment
+from fasutils.conventions import InputConvention
 from fasutils.crops import CONVENTIONS, CropConvention
 from fasutils.datasets import ATTACK_TYPES, FaceCropDataset, Record
 from fasutils.errors import FasError
 from fasutils.fourier_target import fourier_target, fourier_target_size
-from fasutils.minifasnet import VARIANTS, MultiFTNet, minifasnet
+from fasutils.minifasnet import VARIANTS, MiniFASNet, MultiFTNet, minifasnet
+from fasutils.weights import load_minifasnet
 from fasutils.runtime import seed_everything
 
 __all__ = ["TrainConfig", "TrainConfigError", "TrainDataError", "CheckpointError", "TrainingDiverged",
@@ -164,6 +166,12 @@ class TrainConfig:
     def crop_convention(self) -> CropConvention:
         """The crop convention named by ``crop``, resized to ``input_size``."""
         return replace(CONVENTIONS[self.crop], size=(self.input_size, self.input_size))
+
+    def input_convention(self) -> InputConvention:
+        """How the trained model reads its input: this crop, RGB / 255, classes live/spoof (or ATTACK_TYPES)."""
+        classes = ("live", "spoof") if self.num_classes == 2 else tuple(ATTACK_TYPES)
+        return InputConvention(f"fasutils MiniFASNet{self.variant} {self.crop} {self.input_size}x{self.input_size}",
+                               self.crop_convention(), "rgb", 1 / 255, classes, 0)
 
     def to_dict(self) -> dict:
         """Plain values only (tuples become lists), as stored in checkpoints and metrics files."""
@@ -682,9 +690,23 @@ def save_for_inference(model: nn.Module, config: TrainConfig, path: str | Path, 
     _check_writable(path.parent)
     _atomic_save(state, path)
     about = {"weights": path.name, "config": config.to_dict(), "input": "RGB / 255, (3, H, W) float32",
-             "crop": config.crop, "classes": ["live", "spoof"] if config.num_classes == 2 else list(ATTACK_TYPES)}
+             "crop": config.crop, "classes": list(config.input_convention().classes)}
     _atomic_text(json.dumps(about, indent=2) + "\n", path.with_suffix(".json"))
     return path
+
+
+def load_for_inference(path: str | Path) -> tuple[MiniFASNet, InputConvention]:
+    """The classifier (eval mode) written by :func:`save_for_inference` and its input convention (from the JSON)."""
+    path = Path(path)
+    try:
+        config = TrainConfig.from_dict(json.loads(path.with_suffix(".json").read_text())["config"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{path.with_suffix('.json')}: cannot read the model's configuration "
+                              f"({type(error).__name__}: {error}); it is written beside the weights by "
+                              "save_for_inference") from None
+    loaded = load_minifasnet(path, num_classes=config.num_classes, variant=config.variant,
+                             input_size=(config.input_size, config.input_size))
+    return loaded.model.model, config.input_convention()
 
 
 def predict_spoof(model: nn.Module, records: Sequence[Record], config: TrainConfig,

@@ -1,23 +1,42 @@
+import dataclasses
 import warnings
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from fasutils.conventions import HAIRYMAX_BINARY, MINIVISION_V2, InputConvention
 from fasutils.crops import MINIVISION_2_7
 from fasutils.minifasnet import minifasnet
-from fasutils.onnx_export import OnnxModelError, export_onnx, onnx_parity, read_convention
+from fasutils.onnx_export import (OnnxModelError, UntrainedModelError, export_onnx, onnx_parity, read_convention,
+                                  with_fast_prelu)
 
 OURS = InputConvention("suite MiniFASNetV2SE 80 (test)", MINIVISION_2_7, "rgb", 1 / 255, ("live", "spoof"), 0)
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    net = minifasnet("V2SE", (80, 80), 2).eval()
+def trained_like(variant: str = "V2SE", size: int = 80, classes: int = 2) -> nn.Module:
+    """A random MiniFASNet whose BatchNorm statistics have seen (random) data, with non-trivial PReLU slopes."""
+    torch.manual_seed(0)
+    net = minifasnet(variant, (size, size), classes).train()
+    with torch.no_grad():
+        net(torch.rand(8, 3, size, size))
+        for module in net.modules():
+            if isinstance(module, nn.PReLU):
+                module.weight.uniform_(-0.5, 0.8)
+    return net.eval()
+
+
+def export_quietly(net: nn.Module, path, convention: InputConvention, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        path = export_onnx(net, tmp_path_factory.mktemp("onnx") / "model.onnx", OURS)
-    return net, path
+        return export_onnx(net, path, convention, **options)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    net = trained_like()
+    return net, export_quietly(net, tmp_path_factory.mktemp("onnx") / "model.onnx", OURS)
 
 
 def test_export_has_a_dynamic_batch_and_matches_pytorch(exported):
@@ -25,6 +44,47 @@ def test_export_has_a_dynamic_batch_and_matches_pytorch(exported):
     rng = np.random.default_rng(0)
     for batch in (1, 5):
         assert onnx_parity(net, path, rng.random((batch, 3, 80, 80), dtype=np.float32)) <= 1e-4
+
+
+@pytest.mark.parametrize("variant, size", [("V1", 80), ("V2", 80), ("V1SE", 80), ("V2SE", 128)])
+@pytest.mark.parametrize("prelu", ["fast", "onnx"])
+def test_every_variant_size_and_prelu_form_exports_with_parity(variant, size, prelu, tmp_path):
+    net = trained_like(variant, size)
+    convention = dataclasses.replace(OURS, crop=dataclasses.replace(MINIVISION_2_7, size=(size, size)))
+    path = export_quietly(net, tmp_path / "m.onnx", convention, prelu=prelu)
+    inputs = np.random.default_rng(2).random((3, 3, size, size), dtype=np.float32)
+    assert onnx_parity(net, path, inputs) <= 1e-4
+
+
+def test_the_fast_prelu_form_computes_the_same_function():
+    prelu = nn.PReLU(4)
+    with torch.no_grad():
+        prelu.weight.copy_(torch.tensor([0.25, -0.5, 1.0, 0.0]))
+    model = nn.Sequential(prelu)
+    fast = with_fast_prelu(model)
+    x = torch.randn(2, 4, 5, 5)
+    assert not any(isinstance(m, nn.PReLU) for m in fast.modules())
+    torch.testing.assert_close(fast(x), prelu(x), atol=1e-6, rtol=0)
+    assert model[0] is prelu  # the original model is left as it was
+
+
+def test_an_untrained_model_is_refused_unless_allowed(tmp_path):
+    with pytest.raises(UntrainedModelError, match="looks untrained"):
+        export_onnx(minifasnet("V2SE", (80, 80), 2), tmp_path / "untrained.onnx", OURS)
+    assert not (tmp_path / "untrained.onnx").exists()
+
+
+def test_a_convention_of_another_input_size_is_refused(tmp_path):
+    wrong = dataclasses.replace(OURS, crop=dataclasses.replace(MINIVISION_2_7, size=(128, 128)))
+    with pytest.raises(OnnxModelError, match="does not take .* input of 128x128"):
+        export_onnx(trained_like(), tmp_path / "bad.onnx", wrong)
+
+
+def test_a_stored_convention_that_contradicts_the_requested_one_is_named(exported):
+    other = dataclasses.replace(OURS, color_order="bgr", scale=1.0)
+    with pytest.raises(OnnxModelError, match="color_order 'rgb' \\(expected 'bgr'\\); scale"):
+        read_convention(exported[1], expected=other)
+    assert read_convention(exported[1], expected=OURS) == OURS
 
 
 def test_the_fourier_branch_is_not_exported(exported):
@@ -41,7 +101,7 @@ def test_the_convention_round_trips_through_the_metadata(exported):
 
 def test_a_convention_that_contradicts_the_model_is_refused(tmp_path):
     with pytest.raises(OnnxModelError, match="3 classes"):
-        export_onnx(minifasnet("V2", (80, 80), 2), tmp_path / "bad.onnx", MINIVISION_V2)
+        export_onnx(trained_like("V2"), tmp_path / "bad.onnx", MINIVISION_V2)
     assert not (tmp_path / "bad.onnx").exists()
 
 
@@ -50,6 +110,8 @@ def test_non_onnx_and_foreign_files_are_named(tmp_path):
     bogus.write_bytes(b"definitely not protobuf")
     with pytest.raises(OnnxModelError, match="is not an ONNX model"):
         read_convention(bogus)
+    with pytest.raises(OnnxModelError, match="no such ONNX file"):
+        read_convention(tmp_path / "missing.onnx")
 
 
 @pytest.mark.reference
@@ -66,9 +128,7 @@ def test_published_weights_export_through_our_code(reference_dir, tmp_path):
     from fasutils import published_models as pm
 
     net = pm.load("hairymax bin 1.5").model
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        path = export_onnx(net, tmp_path / "hairymax.onnx", HAIRYMAX_BINARY)
+    path = export_quietly(net, tmp_path / "hairymax.onnx", HAIRYMAX_BINARY)
     inputs = np.random.default_rng(1).random((3, 3, 128, 128), dtype=np.float32)
     assert onnx_parity(net, path, inputs) <= 1e-4
     assert read_convention(path) == HAIRYMAX_BINARY

@@ -6,13 +6,13 @@ import pytest
 
 from fasutils import assets
 from fasutils.datasets import Record
-from fasutils.paths import project_root
+from fasutils.paths import shipped_model
 from fasutils.training import TrainConfig, predict_spoof
 from fasutils.weights import load_minifasnet
 
 from conftest import SAMPLE_BOXES
 
-SHIPPED = project_root() / "models" / "minifasnet_v2se_80_2.7.pt"
+SHIPPED = shipped_model()
 
 
 def test_the_shipped_model_is_small_and_loads_strictly_as_its_card_says():

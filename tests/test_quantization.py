@@ -1,0 +1,87 @@
+"""INT8 recipes on the suite's shipped model: they load, keep the convention, agree with FP32, fail clearly."""
+
+import warnings
+
+import numpy as np
+import pytest
+from skimage import data
+
+from fasutils.onnx_export import OnnxModelError, export_onnx, read_convention, run_onnx
+from fasutils.paths import shipped_model
+from fasutils.quantization import RECIPES, CalibrationError, calibration_inputs, op_histogram, quantize
+from fasutils.training import load_for_inference
+
+
+def photo_crops(convention, count: int, seed: int) -> np.ndarray:
+    """Network inputs cut from scikit-image's colour photos at seeded random boxes."""
+    photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
+    rng = np.random.default_rng(seed)
+    images, boxes = [], []
+    for index in range(count):
+        photo = photos[index % len(photos)]
+        side = int(rng.integers(40, min(photo.shape[:2]) // 2))
+        x, y = (int(rng.integers(0, s - side)) for s in (photo.shape[1], photo.shape[0]))
+        images.append(photo)
+        boxes.append((x, y, side, side))
+    return convention.prepare(images, boxes)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    model, convention = load_for_inference(shipped_model())
+    folder = tmp_path_factory.mktemp("quant")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fp32 = export_onnx(model, folder / "fp32.onnx", convention)
+    return fp32, convention, photo_crops(convention, 48, seed=0), photo_crops(convention, 64, seed=1)
+
+
+@pytest.fixture(scope="module")
+def quantized(exported):
+    fp32, _, calibration, _ = exported
+    return {name: quantize(fp32, fp32.with_name(f"{name}.onnx"), name, calibration) for name in RECIPES}
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_each_recipe_loads_keeps_the_convention_and_agrees_with_fp32(exported, quantized, name):
+    fp32, convention, _, inputs = exported
+    reference, quant = (convention.live_probability(run_onnx(p, inputs)) for p in (fp32, quantized[name]))
+    assert np.mean((reference >= 0.5) == (quant >= 0.5)) >= 0.9
+    assert np.corrcoef(reference, quant)[0, 1] >= 0.95
+    assert read_convention(quantized[name], expected=convention) == convention
+    assert quantized[name].stat().st_size < 0.6 * fp32.stat().st_size
+
+
+def test_recipes_produce_the_operators_they_name(quantized):
+    assert op_histogram(quantized["dynamic"])["ConvInteger"] > 0
+    assert op_histogram(quantized["static-qoperator"])["QLinearConv"] > 0
+    assert op_histogram(quantized["static-qdq"])["QuantizeLinear"] > 0
+
+
+def test_static_quantization_is_reproducible(exported, quantized, tmp_path):
+    fp32, _, calibration, _ = exported
+    again = quantize(fp32, tmp_path / "again.onnx", "static-qdq", calibration)
+    assert again.read_bytes() == quantized["static-qdq"].read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["again.onnx"]  # nothing left behind
+
+
+def test_bad_calibration_data_is_refused_with_the_expected_shape(exported, tmp_path):
+    fp32, _, calibration, _ = exported
+    with pytest.raises(CalibrationError, match=r"must be float \(N, 3, 80, 80\), not float32 \(48, 3, 64, 64\)"):
+        quantize(fp32, tmp_path / "q.onnx", "static-qdq", calibration[:, :, :64, :64])
+    with pytest.raises(CalibrationError, match="not uint8"):
+        quantize(fp32, tmp_path / "q.onnx", "static-qdq", (calibration * 255).astype(np.uint8))
+    with pytest.raises(CalibrationError, match="at least 8"):
+        quantize(fp32, tmp_path / "q.onnx", "static-qdq", calibration[:3])
+    with pytest.raises(CalibrationError, match="needs calibration inputs"):
+        quantize(fp32, tmp_path / "q.onnx", "static-qoperator")
+    with pytest.raises(CalibrationError, match="no records"):
+        calibration_inputs([], exported[1])
+    assert not (tmp_path / "q.onnx").exists()
+
+
+def test_a_file_that_is_not_onnx_is_named(tmp_path):
+    bogus = tmp_path / "weights.onnx"
+    bogus.write_text("not a model")
+    with pytest.raises(OnnxModelError, match="weights.onnx is not an ONNX model"):
+        quantize(bogus, tmp_path / "q.onnx", "dynamic")
