@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import torch
+
+from fasutils import assets
+from fasutils.ncnn_format import NcnnFormatError
+from fasutils.yolov7_lite import CONFIGS, OUTPUT_NAMES, export_onnx, load_ncnn, yolov7_lite
+
+# Parity with ncnn (raw maps and faces) is tested end to end in test_face_boxes.py.
+ONNX_TOLERANCE = 1e-4  # measured 3.3e-5 at 640x640
+
+
+def test_parameter_counts_match_the_published_configs():
+    # field-facts §6.1, computed by building the upstream cfgs (BN weight and bias counted, implicit A/M too)
+    counts = {name: sum(p.numel() for p in yolov7_lite(name).parameters()) for name in CONFIGS}
+    assert counts == {"lite-t": 252_235, "lite-s": 1_074_547, "lite-e-0.5": 205_275}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_raw_maps_have_63_channels_per_stride_at_any_multiple_of_32(name):
+    with torch.no_grad():
+        outputs = yolov7_lite(name).eval()(torch.rand(2, 3, 96, 160))
+    assert [tuple(o.shape) for o in outputs] == [(2, 63, 12, 20), (2, 63, 6, 10), (2, 63, 3, 5)]
+
+
+def test_folding_batchnorm_keeps_the_outputs():
+    model = yolov7_lite("lite-t").eval()
+    generator = torch.Generator().manual_seed(0)
+    for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):  # non-trivial statistics
+        channels = bn.num_features
+        bn.weight.data = torch.rand(channels, generator=generator) + 0.5
+        bn.bias.data = torch.randn(channels, generator=generator) * 0.2
+        bn.running_mean.data = torch.randn(channels, generator=generator) * 0.2
+        bn.running_var.data = torch.rand(channels, generator=generator) + 0.5
+    x = torch.rand(1, 3, 64, 96, generator=generator)
+    with torch.no_grad():
+        before = model(x)
+        after = model.fuse()(x)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    for b, a in zip(before, after):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    try:
+        return assets.path("yolov7face/lite-e-fp16.param"), assets.path("yolov7face/lite-e-fp16.bin")
+    except Exception as missing:  # ReferenceDirMissing or AssetMissing: say which
+        pytest.skip(str(missing))
+
+
+@pytest.fixture(scope="module")
+def model(shipped):
+    return load_ncnn(*shipped)
+
+
+@pytest.mark.reference
+def test_files_of_another_model_are_refused_naming_the_layer(shipped, tmp_path):
+    with pytest.raises(NcnnFormatError, match=r"ncnn layer Conv_3 \(ConvolutionDepthWise.*does not fit lite-t stem"):
+        load_ncnn(*shipped, config="lite-t")
+    short = tmp_path / "lite-e.bin"
+    short.write_bytes(shipped[1].read_bytes()[:-100])
+    with pytest.raises(NcnnFormatError, match="lite-e.bin ends inside the bias of layer Conv_381"):
+        load_ncnn(shipped[0], short)
+
+
+@pytest.fixture(scope="module")
+def onnx_session(model, tmp_path_factory):
+    ort = pytest.importorskip("onnxruntime")
+    path = export_onnx(model, tmp_path_factory.mktemp("onnx") / "yolov7-lite-e.onnx")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.reference
+def test_onnx_export_has_free_batch_and_size_and_matches_pytorch(model, onnx_session):
+    (images,) = onnx_session.get_inputs()
+    assert images.name == "images" and isinstance(images.shape[0], str) and images.shape[1] == 3
+    assert all(isinstance(n, str) for n in images.shape[2:])  # not baked to 288x512
+    assert [o.name for o in onnx_session.get_outputs()] == list(OUTPUT_NAMES)
+    generator = torch.Generator().manual_seed(2)
+    for shape in ((1, 3, 640, 640), (2, 3, 288, 512)):
+        x = torch.rand(shape, generator=generator)
+        with torch.no_grad():
+            expected = [o.numpy() for o in model(x)]
+        for mine, theirs in zip(onnx_session.run(None, {"images": x.numpy()}), expected):
+            assert mine.shape == theirs.shape
+            np.testing.assert_allclose(mine, theirs, rtol=0, atol=ONNX_TOLERANCE)
