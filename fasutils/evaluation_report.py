@@ -16,7 +16,6 @@ import base64
 import html
 import io
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ from matplotlib.figure import Figure
 
 from fasutils.datasets import ReadReport
 from fasutils.errors import FasError
+from fasutils.files import atomic_write_text
 from fasutils.pad_metrics import SCORE_CONVENTION, PadReport, draw_det, percent
 from fasutils.runtime import environment_rows
 
@@ -340,20 +340,6 @@ def render_html(document: Mapping, figures: Mapping[str, str]) -> str:
 """
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def write_report(reports: Sequence[PadReport], provenance: Provenance, folder: str | Path,
                  name: str = "evaluation_report") -> ReportFiles:
     """Write ``<name>.json`` (every number) and ``<name>.html`` (rendered from that JSON) into ``folder``."""
@@ -363,8 +349,8 @@ def write_report(reports: Sequence[PadReport], provenance: Provenance, folder: s
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(folder / f"{name}.html", folder / f"{name}.json")
-    _write_atomic(files.json, text)
-    _write_atomic(files.html, page)
+    atomic_write_text(files.json, text)
+    atomic_write_text(files.html, page)
     return files
 
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -26,6 +25,11 @@ from torch import nn
 from fasutils.conventions import InputConvention
 from fasutils.crops import CropConvention
 from fasutils.errors import FasError
+from fasutils.files import atomic_output
+
+if TYPE_CHECKING:  # imported lazily at run time: onnx and onnxruntime are slow to import
+    import onnx
+    import onnxruntime as ort
 
 OPSET = 18
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
@@ -111,9 +115,7 @@ def export_onnx(model: nn.Module, path: str | Path, convention: InputConvention,
                              f"{convention.name!r} names {len(convention.classes)} classes")
     if prelu == "fast":
         classifier = with_fast_prelu(classifier)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
-        draft = Path(scratch) / path.name
+    with atomic_output(path) as draft:
         torch.onnx.export(classifier, (example,), str(draft), dynamo=True, verbose=False, opset_version=opset,
                           input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
@@ -122,7 +124,6 @@ def export_onnx(model: nn.Module, path: str | Path, convention: InputConvention,
             graph.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
         onnx.checker.check_model(graph, full_check=True)
         onnx.save(graph, str(draft))
-        os.replace(draft, path)
     return path
 
 

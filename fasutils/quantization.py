@@ -13,8 +13,6 @@ input-convention metadata of the FP32 file, and writes its output atomically. In
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from fasutils.conventions import InputConvention
 from fasutils.datasets import Record
 from fasutils.errors import FasError
+from fasutils.files import atomic_output
 from fasutils.images import read_image
 from fasutils.onnx_export import METADATA_PREFIX, load_onnx
 
@@ -117,9 +116,8 @@ def quantize(fp32_path: str | Path, out_path: str | Path, recipe: str | QuantRec
         if calibration is None:
             raise CalibrationError(f"recipe {recipe.name!r} is static: it needs calibration inputs")
         calibration, input_name = _checked_calibration(calibration, fp32_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_path.parent) as scratch:
-        prepared, draft = Path(scratch) / "prepared.onnx", Path(scratch) / out_path.name
+    with atomic_output(out_path) as draft:
+        prepared = draft.with_name("prepared.onnx")
         quant_pre_process(str(fp32_path), str(prepared))
         if recipe.static:
             quantize_static(str(prepared), str(draft), _Batches(calibration, input_name, batch_size),
@@ -136,7 +134,6 @@ def quantize(fp32_path: str | Path, out_path: str | Path, recipe: str | QuantRec
                 graph.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
         onnx.checker.check_model(graph)
         onnx.save(graph, str(draft))
-        os.replace(draft, out_path)
     return out_path
 
 

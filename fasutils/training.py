@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -50,6 +50,7 @@ from fasutils.conventions import InputConvention
 from fasutils.crops import CONVENTIONS, CropConvention
 from fasutils.datasets import ATTACK_TYPES, FaceCropDataset, Record
 from fasutils.errors import FasError
+from fasutils.files import atomic_write, atomic_write_text
 from fasutils.fourier_target import fourier_target, fourier_target_size
 from fasutils.minifasnet import VARIANTS, MiniFASNet, MultiFTNet, minifasnet
 from fasutils.weights import load_minifasnet
@@ -321,36 +322,8 @@ def _average_buffers(model: nn.Module, world: int) -> None:
                 buffer.div_(world)
 
 
-def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write ``path`` through a temporary file in the same folder, fsync, then ``os.replace``."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable; not every file system lets a folder be opened
-        folder = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(folder)
-    except OSError:
-        pass
-    finally:
-        os.close(folder)
-
-
 def _atomic_save(obj: object, path: Path) -> None:
-    _atomic_write(path, lambda stream: torch.save(obj, stream))
-
-
-def _atomic_text(text: str, path: Path) -> None:
-    _atomic_write(path, lambda stream: stream.write(text.encode("utf-8")))
+    atomic_write(path, lambda stream: torch.save(obj, stream))
 
 
 def _check_writable(folder: Path) -> None:
@@ -469,9 +442,9 @@ def _write_metrics(history: list[dict], config: TrainConfig, best_epoch: int | N
     writer = csv.DictWriter(table, fieldnames=HISTORY_FIELDS, lineterminator="\n")
     writer.writeheader()
     writer.writerows({key: "" if row.get(key) is None else row[key] for key in HISTORY_FIELDS} for row in history)
-    _atomic_text(table.getvalue(), out_dir / METRICS_CSV)
+    atomic_write_text(out_dir / METRICS_CSV, table.getvalue())
     summary = {"config": config.to_dict(), "best_epoch": best_epoch, "history": history}
-    _atomic_text(json.dumps(summary, indent=2) + "\n", out_dir / METRICS_JSON)
+    atomic_write_text(out_dir / METRICS_JSON, json.dumps(summary, indent=2) + "\n")
 
 
 class _StopOnSigint:
@@ -691,7 +664,7 @@ def save_for_inference(model: nn.Module, config: TrainConfig, path: str | Path, 
     _atomic_save(state, path)
     about = {"weights": path.name, "config": config.to_dict(), "input": "RGB / 255, (3, H, W) float32",
              "crop": config.crop, "classes": list(config.input_convention().classes)}
-    _atomic_text(json.dumps(about, indent=2) + "\n", path.with_suffix(".json"))
+    atomic_write_text(path.with_suffix(".json"), json.dumps(about, indent=2) + "\n")
     return path
 
 

@@ -19,8 +19,6 @@ ncnn file lists them; the weights are never stored in the project.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from fasutils.files import atomic_output
 from fasutils.ncnn_format import NcnnFormatError, NcnnLayer, read_ncnn
 
 __all__ = ["ANCHORS", "STRIDES", "CONFIGS", "YoloV7LiteConfig", "ConvBN", "StemBlock", "ConvPoolStem",
@@ -313,14 +312,11 @@ def export_onnx(model: YoloV7LiteNet, path: str | Path, opset: int = 18) -> Path
     Input ``images`` (N, 3, H, W) RGB /255; outputs ``stride_8``, ``stride_16``, ``stride_32`` (N, 63, H/s, W/s).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     dims = {0: torch.export.Dim("batch"), 2: 32 * torch.export.Dim("height_32"),
             3: 32 * torch.export.Dim("width_32")}
-    with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
-        draft = Path(scratch) / path.name
+    with atomic_output(path) as draft:
         torch.onnx.export(model, (torch.rand(2, 3, 288, 512),), str(draft), dynamo=True, verbose=False,
                           opset_version=opset, external_data=False, input_names=[INPUT_NAME],
                           output_names=list(OUTPUT_NAMES), dynamic_shapes={"x": dims})
-        os.replace(draft, path)
     return path
