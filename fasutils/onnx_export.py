@@ -188,7 +188,11 @@ def session(path: str | Path, threads: int | None = None, optimization: str = "a
 
 def run_onnx(path: str | Path, inputs: np.ndarray) -> np.ndarray:
     """Outputs of the ONNX model at ``path`` for ``inputs`` (N, 3, H, W), one at a time if its batch is fixed to 1."""
-    runner = session(path)
+    return run_session(session(path), inputs)
+
+
+def run_session(runner: ort.InferenceSession, inputs: np.ndarray) -> np.ndarray:
+    """:func:`run_onnx` on a session already open (to score many batches with one session)."""
     model_input = runner.get_inputs()[0]
     inputs = np.ascontiguousarray(inputs, dtype=np.float32)
     if model_input.shape[0] == 1:  # e.g. hairymax's exports: a batch of exactly one

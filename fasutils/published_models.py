@@ -39,6 +39,8 @@ PUBLISHED = {m.name: m for m in (
                    JOHNRAIVENOLAZO),
 )}
 
+MINIVISION_FUSION = ("minivision V2 2.7", "minivision V1SE 4.0")  # the two models minivision's test.py sums
+
 
 @cache
 def load(name: str) -> LoadedWeights:
@@ -64,9 +66,9 @@ def live_probability(name: str, images: Sequence[np.ndarray], boxes: Sequence[Se
 
 def minivision_fused_live(images: Sequence[np.ndarray], boxes: Sequence[Sequence[float]]) -> np.ndarray:
     """minivision's published decision score: V2 (2.7) and V1SE (4.0) softmaxes summed, P(live) = sum[1] / 2."""
-    names = ("minivision V2 2.7", "minivision V1SE 4.0")
-    conventions = [PUBLISHED[n].convention for n in names]
-    return fuse_live_probability(conventions, [logits(n, c.prepare(images, boxes)) for n, c in zip(names, conventions)])
+    conventions = [PUBLISHED[n].convention for n in MINIVISION_FUSION]
+    return fuse_live_probability(conventions, [logits(n, c.prepare(images, boxes))
+                                               for n, c in zip(MINIVISION_FUSION, conventions)])
 
 
 def onnx_parity(name: str, inputs: np.ndarray) -> float:
