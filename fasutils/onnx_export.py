@@ -15,6 +15,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +59,21 @@ class FastPReLU(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         slope = self.weight.view(1, -1, *([1] * (x.dim() - 2)))  # (1, C, 1, 1)
         return slope * x + (1 - slope) * torch.relu(x)
+
+
+@contextmanager
+def quiet_exporter() -> Iterator[None]:
+    """Silence the dynamo exporter's chatter (missing torchvision ops, deprecations inside torch.export)."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def _classifier(model: nn.Module) -> nn.Module:
@@ -115,7 +134,7 @@ def export_onnx(model: nn.Module, path: str | Path, convention: InputConvention,
                              f"{convention.name!r} names {len(convention.classes)} classes")
     if prelu == "fast":
         classifier = with_fast_prelu(classifier)
-    with atomic_output(path) as draft:
+    with atomic_output(path) as draft, quiet_exporter():
         torch.onnx.export(classifier, (example,), str(draft), dynamo=True, verbose=False, opset_version=opset,
                           input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           dynamic_shapes={"x": {0: torch.export.Dim("batch")}})

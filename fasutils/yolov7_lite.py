@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from fasutils.files import atomic_output
 from fasutils.ncnn_format import NcnnFormatError, NcnnLayer, read_ncnn
+from fasutils.onnx_export import quiet_exporter
 
 __all__ = ["ANCHORS", "STRIDES", "CONFIGS", "YoloV7LiteConfig", "ConvBN", "StemBlock", "ConvPoolStem",
            "ShuffleBlock", "SPPF", "DWConvBlock", "KeypointHead", "YoloV7LiteNet", "yolov7_lite", "load_ncnn",
@@ -315,7 +316,7 @@ def export_onnx(model: YoloV7LiteNet, path: str | Path, opset: int = 18) -> Path
     model = model.eval()
     dims = {0: torch.export.Dim("batch"), 2: 32 * torch.export.Dim("height_32"),
             3: 32 * torch.export.Dim("width_32")}
-    with atomic_output(path) as draft:
+    with atomic_output(path) as draft, quiet_exporter():
         torch.onnx.export(model, (torch.rand(2, 3, 288, 512),), str(draft), dynamo=True, verbose=False,
                           opset_version=opset, external_data=False, input_names=[INPUT_NAME],
                           output_names=list(OUTPUT_NAMES), dynamic_shapes={"x": dims})

@@ -1,7 +1,5 @@
 """One interface for every classifier: the suite's model, its ONNX export, the published models by name."""
 
-import warnings
-
 import numpy as np
 import pytest
 from skimage import data
@@ -26,9 +24,7 @@ def test_the_suite_model_scores_in_batches_the_same_as_at_once():
 
 def test_an_onnx_export_scores_like_the_pytorch_model(tmp_path):
     model, convention = load_for_inference(shipped_model())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        path = export_onnx(model, tmp_path / "suite.onnx", convention)
+    path = export_onnx(model, tmp_path / "suite.onnx", convention)
     exported = load_classifier(path)
     assert exported.convention == convention and exported.files == (path,)
     np.testing.assert_allclose(exported.live_probability(IMAGES, BOXES),

@@ -1,5 +1,4 @@
 import dataclasses
-import warnings
 
 import numpy as np
 import pytest
@@ -27,16 +26,10 @@ def trained_like(variant: str = "V2SE", size: int = 80, classes: int = 2) -> nn.
     return net.eval()
 
 
-def export_quietly(net: nn.Module, path, convention: InputConvention, **options):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return export_onnx(net, path, convention, **options)
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     net = trained_like()
-    return net, export_quietly(net, tmp_path_factory.mktemp("onnx") / "model.onnx", OURS)
+    return net, export_onnx(net, tmp_path_factory.mktemp("onnx") / "model.onnx", OURS)
 
 
 def test_export_has_a_dynamic_batch_and_matches_pytorch(exported):
@@ -51,7 +44,7 @@ def test_export_has_a_dynamic_batch_and_matches_pytorch(exported):
 def test_every_variant_size_and_prelu_form_exports_with_parity(variant, size, prelu, tmp_path):
     net = trained_like(variant, size)
     convention = dataclasses.replace(OURS, crop=dataclasses.replace(MINIVISION_2_7, size=(size, size)))
-    path = export_quietly(net, tmp_path / "m.onnx", convention, prelu=prelu)
+    path = export_onnx(net, tmp_path / "m.onnx", convention, prelu=prelu)
     inputs = np.random.default_rng(2).random((3, 3, size, size), dtype=np.float32)
     assert onnx_parity(net, path, inputs) <= 1e-4
 
@@ -128,7 +121,7 @@ def test_published_weights_export_through_our_code(reference_dir, tmp_path):
     from fasutils import published_models as pm
 
     net = pm.load("hairymax bin 1.5").model
-    path = export_quietly(net, tmp_path / "hairymax.onnx", HAIRYMAX_BINARY)
+    path = export_onnx(net, tmp_path / "hairymax.onnx", HAIRYMAX_BINARY)
     inputs = np.random.default_rng(1).random((3, 3, 128, 128), dtype=np.float32)
     assert onnx_parity(net, path, inputs) <= 1e-4
     assert read_convention(path) == HAIRYMAX_BINARY
