@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
 from fasutils.onnx_export import OnnxModelError, load_onnx, session
 

@@ -14,11 +14,12 @@ input-convention metadata of the FP32 file, and writes its output atomically. In
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                       quantize_dynamic, quantize_static)
 from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -29,6 +30,7 @@ from fasutils.errors import FasError
 from fasutils.files import atomic_output
 from fasutils.images import read_image
 from fasutils.onnx_export import METADATA_PREFIX, load_onnx
+from fasutils.pad_metrics import ScoreSet
 
 
 class CalibrationError(FasError, ValueError):
@@ -140,3 +142,31 @@ def quantize(fp32_path: str | Path, out_path: str | Path, recipe: str | QuantRec
 def op_histogram(path: str | Path) -> Counter:
     """How many nodes of each operator type the ONNX graph at ``path`` holds."""
     return Counter(node.op_type for node in load_onnx(path).graph.node)
+
+
+def accuracy_table(scores: Mapping[str, np.ndarray], attack_types: Sequence[str], threshold: float,
+                   reference: str) -> pd.DataFrame:
+    """Per model, on the same samples: AUC, accuracy, worst-type APCER, BPCER at ``threshold`` (P(live) >=
+    threshold accepts), and how far each stays from ``reference``: AUC drop, decisions agreeing, max |Δ P(live)|."""
+    base = scores[reference]
+    base_auc = ScoreSet.of(base, attack_types).roc().auc
+    rows = {}
+    for name, live in scores.items():
+        measured = ScoreSet.of(live, attack_types)
+        rates, auc = measured.error_rates(threshold), measured.roc().auc
+        rows[name] = {"AUC": auc, "accuracy": float(np.mean((live >= threshold) == measured.is_live)),
+                      "APCER (worst type)": rates.apcer_max, "BPCER": rates.bpcer,
+                      f"AUC drop vs {reference}": base_auc - auc,
+                      f"decisions agreeing with {reference}": float(np.mean((live >= threshold) == (base >= threshold))),
+                      f"max |Δ P(live)| vs {reference}": float(np.abs(live - base).max())}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def recipe_table() -> pd.DataFrame:
+    """Every recipe with the options it passes to onnxruntime.quantization, one row each."""
+    return pd.DataFrame([{"recipe": r.name, "calibrated": r.static,
+                          "format": r.quant_format.name if r.static else "dynamic",
+                          "per-channel weights": r.per_channel,
+                          "activations": r.activation_type.name if r.static else "uint8 at run time",
+                          "weights": r.weight_type.name, "calibration": r.calibrate_method.name if r.static else "-",
+                          "summary": r.summary} for r in RECIPES.values()]).set_index("recipe")

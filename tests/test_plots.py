@@ -29,3 +29,29 @@ def test_training_curves_plot_every_recorded_series():
     losses, accuracy, auc = figure.axes
     assert len(losses.lines) == 3 and len(accuracy.lines) == 2 and list(auc.lines[0].get_ydata()) == [0.65, 0.7, 0.75]
     assert all(axis.get_xlabel() == "epoch" and axis.get_title() for axis in figure.axes)
+
+
+def test_score_agreement_marks_exactly_the_changed_decisions():
+    from fasutils.plots import score_agreement
+
+    reference = np.array([0.1, 0.4, 0.6, 0.9])
+    figure = score_agreement(reference, {"INT8": np.array([0.1, 0.6, 0.4, 0.9]), "same": reference}, 0.5)
+    int8, same = figure.axes
+    assert int8.collections[1].get_offsets().shape[0] == 2 and "changed (2)" in int8.get_legend_handles_labels()[1]
+    assert same.collections[1].get_offsets().shape[0] == 0 and same.get_xlabel() == "P(live), FP32"
+
+
+def test_operator_times_stack_every_operator_into_the_total():
+    import pandas as pd
+
+    from fasutils.plots import operator_times
+
+    profiles = {"a": pd.DataFrame({"ms per run": [2.0, 1.0, 0.5]}, index=["Conv", "PRelu", "Add"]),
+                "b": pd.DataFrame({"ms per run": [1.5, 0.25]}, index=["Conv", "Mul"])}
+    axis = operator_times(profiles, top=1).axes[0]
+    totals = {}
+    for bars in axis.containers:
+        for name, bar in zip(profiles, bars):
+            totals[name] = totals.get(name, 0) + bar.get_width()
+    assert totals == pytest.approx({"a": 3.5, "b": 1.75})
+    assert [t.get_text() for t in axis.get_legend().get_texts()] == ["Conv", "other"]

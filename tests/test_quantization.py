@@ -6,7 +6,8 @@ from skimage import data
 
 from fasutils.onnx_export import OnnxModelError, export_onnx, read_convention, run_onnx
 from fasutils.paths import shipped_model
-from fasutils.quantization import RECIPES, CalibrationError, calibration_inputs, op_histogram, quantize
+from fasutils.quantization import (RECIPES, CalibrationError, accuracy_table, calibration_inputs, op_histogram,
+                                   quantize, recipe_table)
 from fasutils.training import load_for_inference
 
 
@@ -81,3 +82,20 @@ def test_a_file_that_is_not_onnx_is_named(tmp_path):
     bogus.write_text("not a model")
     with pytest.raises(OnnxModelError, match="weights.onnx is not an ONNX model"):
         quantize(bogus, tmp_path / "q.onnx", "dynamic")
+
+
+def test_the_accuracy_table_measures_each_model_against_the_reference():
+    kinds = ["live", "live", "print", "replay"]
+    scores = {"FP32": np.array([0.9, 0.6, 0.2, 0.4]), "INT8": np.array([0.9, 0.4, 0.2, 0.6])}
+    table = accuracy_table(scores, kinds, threshold=0.5, reference="FP32")
+    fp32, int8 = table.loc["FP32"], table.loc["INT8"]
+    assert (fp32["AUC"], fp32["accuracy"], fp32["APCER (worst type)"], fp32["BPCER"]) == (1.0, 1.0, 0.0, 0.0)
+    assert int8["accuracy"] == 0.5 and int8["APCER (worst type)"] == 1.0 and int8["BPCER"] == 0.5
+    assert int8["AUC"] == pytest.approx(0.75) and int8["AUC drop vs FP32"] == pytest.approx(0.25)
+    assert int8["decisions agreeing with FP32"] == 0.5 and int8["max |Δ P(live)| vs FP32"] == pytest.approx(0.2)
+
+
+def test_the_recipe_table_lists_every_recipe_with_its_options():
+    table = recipe_table()
+    assert list(table.index) == list(RECIPES)
+    assert table.loc["static-qoperator", "format"] == "QOperator" and not table.loc["dynamic", "calibrated"]
