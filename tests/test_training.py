@@ -20,8 +20,8 @@ from fasutils.datasets import Record, write_manifest
 from fasutils.fourier_target import fourier_target
 from fasutils.training import (BEST, LAST, BalancedDistributedSampler, CheckpointError, SpoofTrainingDataset,
                                TrainConfig, TrainConfigError, TrainDataError, TrainingDiverged, TrainingInterrupted,
-                               load_checkpoint, save_for_inference, train)
-from fasutils.weights import load_minifasnet
+                               load_checkpoint, load_for_inference, save_for_inference, train)
+from fasutils.weights import WeightsError, load_minifasnet
 
 PROJECT = Path(__file__).resolve().parent.parent
 TINY = TrainConfig(epochs=3, batch_size=8, lr=0.01)  # 32 training images: 4 steps an epoch, about 0.5 s
@@ -208,6 +208,28 @@ def test_save_for_inference_loads_with_weights_module(straight, tmp_path):
     assert torch.equal(loaded.model(x), straight.model.eval()(x))
     assert json.loads(path.with_suffix(".json").read_text())["config"] == TINY.to_dict()
     assert load_minifasnet(save_for_inference(straight.model, TINY, tmp_path / "ft.pt", with_fourier=True)).has_fourier
+
+
+def test_load_for_inference_returns_the_classifier_and_its_convention(straight, tmp_path):
+    path = save_for_inference(straight.model, TINY, tmp_path / "model.pt")
+    classifier, convention = load_for_inference(path)
+    x = torch.rand(2, 3, 80, 80)
+    assert torch.equal(classifier(x), straight.model.eval().model(x))
+    assert (convention.color_order, convention.scale, convention.classes, convention.live_index) == (
+        "rgb", 1 / 255, ("live", "spoof"), 0)
+    assert convention.crop == TINY.crop_convention() and convention.input_size == (80, 80)
+
+
+def test_load_for_inference_names_a_missing_or_contradicting_configuration(straight, tmp_path):
+    path = save_for_inference(straight.model, TINY, tmp_path / "model.pt")
+    about = json.loads(path.with_suffix(".json").read_text())
+    about["config"]["variant"] = "V1" if TINY.variant != "V1" else "V2"
+    path.with_suffix(".json").write_text(json.dumps(about))
+    with pytest.raises(WeightsError, match="model.pt"):
+        load_for_inference(path)
+    path.with_suffix(".json").unlink()
+    with pytest.raises(CheckpointError, match="model.json: cannot read the model's configuration"):
+        load_for_inference(path)
 
 
 def test_torchrun_two_processes_end_with_identical_weights(data, tmp_path):
