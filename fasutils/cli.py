@@ -77,6 +77,16 @@ def _build_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from fasutils.paths import build_dir
+    from fasutils.pipeline import Pipeline
+
+    pipeline = Pipeline.load(args.model or ["suite"], args.detector, args.threshold, args.min_face)
+    result = pipeline.run(args.path, Path(args.out) if args.out else build_dir() / "predict", every=args.every)
+    print(result.summary())
+    return 1 if result.skipped else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per task."""
     parser = argparse.ArgumentParser(prog="python -m fasutils", description="FAS Lab helpers")
@@ -108,6 +118,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--index", action="store_true", help="write build/index.html linking notebooks and reports")
     run.add_argument("--cell-timeout", type=int, default=None, help="seconds one cell may take (default: no limit)")
     run.set_defaults(func=_run_notebooks)
+
+    predict = commands.add_parser("predict", help="faces and P(live) of an image, a video or a folder of them "
+                                  "(exit code 1 when files were skipped)")
+    predict.add_argument("path", help="an image, a video, or a folder searched recursively")
+    predict.add_argument("--model", action="append", metavar="NAME_OR_PATH", help="'suite' (default), a published "
+                         "model's name, 'minivision fused', a .pt from save_for_inference or an exported .onnx; repeat "
+                         "for several models (one record per face and model)")
+    predict.add_argument("--detector", choices=("yolov7-lite", "yunet"), default="yolov7-lite", help="face detector")
+    predict.add_argument("--out", help="folder for predictions.json/.csv and drawn pictures (default: build/predict)")
+    predict.add_argument("--threshold", type=float, default=0.5, metavar="T", help="P(live) at or above this is live")
+    predict.add_argument("--min-face", type=float, default=0.0, metavar="PX", help="drop faces smaller than this")
+    predict.add_argument("--every", type=int, default=1, metavar="N", help="analyse every N-th video frame")
+    predict.set_defaults(func=_predict)
+
     return parser
 
 

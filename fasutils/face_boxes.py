@@ -28,7 +28,7 @@ from fasutils.face_detection import Face
 from fasutils.yolov7_lite import YoloV7LiteConfig, YoloV7LiteNet, load_ncnn
 
 __all__ = ["PAD_VALUE", "NCNN_INPUT_SIZE", "Letterbox", "Detections", "letterbox", "to_input", "decode", "nms",
-           "postprocess", "YoloV7Lite"]
+           "postprocess", "YoloV7Lite", "box_iou", "match_faces"]
 
 PAD_VALUE = 114  # grey of the letterbox borders, as in training
 NCNN_INPUT_SIZE = (288, 512)  # (height, width) the published ncnn file is fixed to
@@ -173,3 +173,25 @@ class YoloV7Lite:
         outputs, placement = self.raw_outputs(image_rgb)
         return postprocess(outputs, self.model.config, placement, image_rgb.shape[:2], self.score_threshold,
                            self.nms_threshold, self.min_face)
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(width, 0) * max(height, 0)
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_faces(first: Sequence[Face], second: Sequence[Face], min_iou: float = 0.5) -> list[tuple[int, int, float]]:
+    """One-to-one pairs (i, j, IoU) of two detectors' faces with IoU >= ``min_iou``, greedily, best overlap first."""
+    pairs = sorted(((box_iou(f.box, s.box), i, j) for i, f in enumerate(first) for j, s in enumerate(second)),
+                   reverse=True)
+    matched, used_first, used_second = [], set(), set()
+    for value, i, j in pairs:
+        if value >= min_iou and i not in used_first and j not in used_second:
+            matched.append((i, j, value))
+            used_first.add(i)
+            used_second.add(j)
+    return matched

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from fasutils import assets
-from fasutils.face_boxes import (PAD_VALUE, Detections, Letterbox, YoloV7Lite, decode, letterbox, nms, postprocess,
-                                 to_input)
+from fasutils.face_boxes import (PAD_VALUE, Detections, Letterbox, YoloV7Lite, box_iou, decode, letterbox,
+                                 match_faces, nms, postprocess, to_input)
+from fasutils.face_detection import Face
 from fasutils.images import read_image
 from fasutils.ncnn_format import run_ncnn
 from fasutils.yolov7_lite import CONFIGS
@@ -16,14 +17,6 @@ CONFIG = CONFIGS["lite-e-0.5"]
 NCNN_TOLERANCE = 1e-3
 PARITY_IMAGES = (assets.names("widerface/") + assets.names("minivision/sample-")
                  + ["yolov7face/group-test.jpg", "yolov7face/small-faces.png", "johnraivenolazo/face.jpg"])
-
-
-def iou(a, b) -> float:
-    """Intersection over union of two x, y, w, h boxes."""
-    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    inter = max(width, 0) * max(height, 0)
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def test_letterbox_centres_the_image_and_maps_boxes_both_ways():
@@ -128,7 +121,7 @@ def test_faces_match_ncnn_after_nms_on_every_photo(parity):
     for name, (_, faces, _, reference) in parity.items():
         assert len(faces) == len(reference), name
         for mine, theirs in zip(faces, reference):
-            assert iou(mine.box, theirs.box) >= 0.95, name
+            assert box_iou(mine.box, theirs.box) >= 0.95, name
             np.testing.assert_allclose(mine.landmarks, theirs.landmarks, atol=0.5, err_msg=name)
         total += len(faces)
     assert total == 53  # measured; 43 of them on the 24 picnic photos
@@ -159,3 +152,19 @@ def test_no_face_gives_an_empty_list_and_bad_input_is_refused(detector):
         detector.detect(np.zeros((50, 50), np.uint8))
     with pytest.raises(ValueError, match="multiples of 32"):
         YoloV7Lite(detector.model, input_size=(300, 500))
+
+
+def test_box_iou_by_hand():
+    assert box_iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
+    assert box_iou((0, 0, 10, 10), (20, 20, 5, 5)) == 0.0 and box_iou((1, 2, 3, 4), (1, 2, 3, 4)) == 1.0
+    assert box_iou((0, 0, 0, 0), (0, 0, 0, 0)) == 0.0
+
+
+def test_faces_are_matched_one_to_one_best_overlap_first():
+    def face(x: float) -> Face:
+        return Face((x, 0.0, 10.0, 10.0), np.zeros((5, 2)), 0.9)
+
+    first, second = [face(0), face(4), face(100)], [face(3), face(50)]
+    # face(3) overlaps face(4) best (IoU 90/110) and face(0) less (70/130): it goes to face(4) alone
+    assert match_faces(first, second, 0.5) == [(1, 0, pytest.approx(90 / 110))]
+    assert match_faces(first, second, 0.95) == [] and match_faces([], second) == []
