@@ -87,6 +87,15 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if result.skipped else 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from fasutils.evaluation import EvaluationSettings, run_evaluation
+
+    settings = EvaluationSettings(Path(args.data), args.format, tuple(args.model or ["suite"]), args.threshold,
+                                  args.rule, args.target, args.bootstrap, args.seed, args.name)
+    print(run_evaluation(settings, args.out).summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per task."""
     parser = argparse.ArgumentParser(prog="python -m fasutils", description="FAS Lab helpers")
@@ -132,6 +141,25 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--every", type=int, default=1, metavar="N", help="analyse every N-th video frame")
     predict.set_defaults(func=_predict)
 
+    evaluate = commands.add_parser("evaluate", help="PAD metrics (ISO/IEC 30107-3) of models on labelled data, side "
+                                   "by side, as a self-contained HTML report and a JSON of every number")
+    evaluate.add_argument("--data", required=True, help="a class-folder tree, a manifest .csv, or the CelebA-Spoof "
+                          "folder holding Data/ and metas/")
+    evaluate.add_argument("--format", required=True, choices=("folder", "csv", "celeba-spoof"), help="data layout")
+    evaluate.add_argument("--model", action="append", metavar="NAME_OR_PATH", help="'suite' (default), a published "
+                          "model's name, 'minivision fused', a .pt from save_for_inference or an exported .onnx; "
+                          "repeat to compare models")
+    evaluate.add_argument("--out", required=True, help="folder for evaluation_report.html and .json")
+    evaluate.add_argument("--threshold", type=float, metavar="T", help="fixed threshold on P(live) (default: --rule)")
+    evaluate.add_argument("--rule", choices=("apcer", "fpr", "eer"), default="apcer", help="threshold rule, applied "
+                          "on the development split (val/dev) when the data has one, else on the evaluated data "
+                          "itself (the report says so)")
+    evaluate.add_argument("--target", type=float, default=0.05, help="the rule's target APCER or FPR (default 0.05)")
+    evaluate.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="resamples for confidence "
+                          "intervals (0: none)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    evaluate.add_argument("--name", help="the dataset's name in the report (default: the reader's)")
+    evaluate.set_defaults(func=_evaluate)
     return parser
 
 
