@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from fasutils import paths
+from fasutils import assets, paths
+
+T = TypeVar("T")
 
 INTRO = """# 99 · A test notebook
 
@@ -32,6 +35,17 @@ def reference_dir() -> Path:
     try:
         return paths.require_reference_dir()
     except paths.ReferenceDirMissing as missing:
+        pytest.skip(str(missing))
+
+
+def from_reference(build: Callable[[], T]) -> T:
+    """``build()``, or skip with the remedy when the reference directory or one of its files is missing.
+
+    Only absence skips: a file with the wrong hash, or a loader that fails, still fails the test.
+    """
+    try:
+        return build()
+    except (paths.ReferenceDirMissing, assets.AssetMissing) as missing:
         pytest.skip(str(missing))
 
 

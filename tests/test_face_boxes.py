@@ -9,6 +9,8 @@ from fasutils.images import read_image
 from fasutils.ncnn_format import run_ncnn
 from fasutils.yolov7_lite import CONFIGS
 
+from conftest import from_reference
+
 CONFIG = CONFIGS["lite-e-0.5"]
 # Parity with ncnn. Both sides run the same fp16-rounded weights in fp32 (run_ncnn turns ncnn's fp16 options off;
 # on this x86 CPU they change no bit anyway), so what is left is summation order. Measured over these photos:
@@ -85,10 +87,7 @@ def test_postprocess_maps_faces_back_clips_them_and_drops_small_ones():
 
 @pytest.fixture(scope="module")
 def detector():
-    try:
-        return YoloV7Lite()
-    except Exception as missing:  # ReferenceDirMissing or AssetMissing: say which
-        pytest.skip(str(missing))
+    return from_reference(YoloV7Lite)
 
 
 @pytest.fixture(scope="module")

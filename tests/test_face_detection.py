@@ -5,6 +5,8 @@ from fasutils import assets
 from fasutils.face_detection import DetectorLoadError, NoFaceFound, YuNet
 from fasutils.images import read_image
 
+from conftest import from_reference
+
 
 def test_a_file_that_is_not_a_model_is_refused_by_name(tmp_path):
     bogus = tmp_path / "detector.onnx"
@@ -15,10 +17,7 @@ def test_a_file_that_is_not_a_model_is_refused_by_name(tmp_path):
 
 @pytest.fixture(scope="module")
 def yunet():
-    try:
-        return YuNet()
-    except Exception as missing:  # ReferenceDirMissing or AssetMissing: say which
-        pytest.skip(str(missing))
+    return from_reference(YuNet)
 
 
 @pytest.mark.reference

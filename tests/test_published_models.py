@@ -7,17 +7,14 @@ from fasutils import assets
 from fasutils import published_models as pm
 from fasutils.images import read_image
 
-from conftest import SAMPLE_BOXES as SAMPLES
+from conftest import SAMPLE_BOXES as SAMPLES, from_reference
 
 pytestmark = pytest.mark.reference
 
 
 @pytest.fixture(scope="module")
 def samples():
-    try:
-        return [read_image(assets.path(name)) for name in SAMPLES], list(SAMPLES.values())
-    except Exception as missing:  # ReferenceDirMissing / AssetMissing: skip with the remedy
-        pytest.skip(str(missing))
+    return from_reference(lambda: ([read_image(assets.path(name)) for name in SAMPLES], list(SAMPLES.values())))
 
 
 @pytest.mark.parametrize("name", [n for n, m in pm.PUBLISHED.items() if m.onnx])

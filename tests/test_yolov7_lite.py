@@ -6,6 +6,8 @@ from fasutils import assets
 from fasutils.ncnn_format import NcnnFormatError
 from fasutils.yolov7_lite import CONFIGS, OUTPUT_NAMES, export_onnx, load_ncnn, yolov7_lite
 
+from conftest import from_reference
+
 # Parity with ncnn (raw maps and faces) is tested end to end in test_face_boxes.py.
 ONNX_TOLERANCE = 1e-4  # measured 3.3e-5 at 640x640
 
@@ -43,10 +45,8 @@ def test_folding_batchnorm_keeps_the_outputs():
 
 @pytest.fixture(scope="module")
 def shipped():
-    try:
-        return assets.path("yolov7face/lite-e-fp16.param"), assets.path("yolov7face/lite-e-fp16.bin")
-    except Exception as missing:  # ReferenceDirMissing or AssetMissing: say which
-        pytest.skip(str(missing))
+    return from_reference(lambda: (assets.path("yolov7face/lite-e-fp16.param"),
+                                   assets.path("yolov7face/lite-e-fp16.bin")))
 
 
 @pytest.fixture(scope="module")
