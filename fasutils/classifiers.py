@@ -65,11 +65,16 @@ def _torch_scorer(model: torch.nn.Module, convention: InputConvention) -> Callab
     return live_probability
 
 
-def _onnx_scorer(path: Path, convention: InputConvention) -> Callable:
-    from fasutils.onnx_export import run_session, session
+def onnx_classifier(path: str | Path, threads: int | None = None,
+                    convention: InputConvention | None = None) -> Classifier:
+    """The ONNX file at ``path`` as a classifier, in one onnxruntime session of ``threads`` intra-op threads; its
+    convention read from the file's metadata unless given (published files carry none)."""
+    from fasutils.onnx_export import read_convention, run_session, session
 
-    runner = session(path)
-    return lambda images, boxes: convention.live_probability(run_session(runner, convention.prepare(images, boxes)))
+    path = Path(path)
+    runner, convention = session(path, threads), convention or read_convention(path)
+    return Classifier(path.name, convention, lambda images, boxes: convention.live_probability(
+        run_session(runner, convention.prepare(images, boxes))), (path,))
 
 
 def load_classifier(spec: str | Path = SUITE) -> Classifier:
@@ -89,10 +94,7 @@ def load_classifier(spec: str | Path = SUITE) -> Classifier:
                           tuple(assets.path(m.weights) for m in members))
     path = shipped_model() if text == SUITE else Path(text)
     if path.suffix == ".onnx":
-        from fasutils.onnx_export import read_convention
-
-        convention = read_convention(path)
-        return Classifier(path.name, convention, _onnx_scorer(path, convention), (path,))
+        return onnx_classifier(path)
     if path.suffix in {".pt", ".pth"} and path.is_file():
         model, convention = load_for_inference(path)
         return Classifier(SUITE if text == SUITE else path.name, convention, _torch_scorer(model, convention),

@@ -96,6 +96,26 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _numbers(text: str) -> tuple[int, ...]:
+    """Parse "1,2" as (1, 2): an argparse type."""
+    return tuple(int(n) for n in text.split(","))
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from fasutils.benchmark import run_benchmark, suite_models, summary
+    from fasutils.paths import build_dir
+
+    out = Path(args.out) if args.out else build_dir() / "benchmark"
+    result = run_benchmark(suite_models(out / "models", args.models or ()), threads=args.threads,
+                           batches=args.batches, rounds=args.rounds, per_round=args.per_round,
+                           memory=not args.no_memory)
+    written = result.write(out)
+    print(summary(result).round(3).to_string())
+    print(f"machine: {result.machine['cpu']}, {result.machine['logical cores']} cores; results: "
+          f"{', '.join(p.name for p in written)} in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per task."""
     parser = argparse.ArgumentParser(prog="python -m fasutils", description="FAS Lab helpers")
@@ -160,6 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     evaluate.add_argument("--name", help="the dataset's name in the report (default: the reader's)")
     evaluate.set_defaults(func=_evaluate)
+
+    bench = commands.add_parser("bench", help="latency, throughput, memory and size of our models and the references, "
+                                "interleaved in one process (results in build/benchmark)")
+    bench.add_argument("--models", nargs="+", metavar="PART", help="only models whose name contains one of these "
+                       "(case-insensitive), e.g. ours yunet; default: all")
+    bench.add_argument("--threads", type=_numbers, default=(1, 2), help="onnxruntime/ncnn/OpenCV threads, e.g. 1,2")
+    bench.add_argument("--batches", type=_numbers, default=(1, 8, 32), help="classifier batch sizes, e.g. 1,8,32")
+    bench.add_argument("--rounds", type=int, default=10, help="interleaved rounds per setting")
+    bench.add_argument("--per-round", type=int, default=48, help="images per model per round")
+    bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    bench.add_argument("--out", help="folder for the results and our exported models (default: build/benchmark)")
+    bench.set_defaults(func=_bench)
     return parser
 
 

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
 from fasutils.face_detection import Face
-from fasutils.yolov7_lite import YoloV7LiteConfig, YoloV7LiteNet, load_ncnn
+from fasutils.onnx_export import session
+from fasutils.yolov7_lite import CONFIGS, YoloV7LiteConfig, YoloV7LiteNet, load_ncnn
 
 __all__ = ["PAD_VALUE", "NCNN_INPUT_SIZE", "Letterbox", "Detections", "letterbox", "to_input", "decode", "nms",
-           "postprocess", "YoloV7Lite", "box_iou", "match_faces"]
+           "postprocess", "YoloV7Lite", "YoloV7LiteOnnx", "box_iou", "match_faces"]
 
 PAD_VALUE = 114  # grey of the letterbox borders, as in training
 NCNN_INPUT_SIZE = (288, 512)  # (height, width) the published ncnn file is fixed to
@@ -173,6 +175,24 @@ class YoloV7Lite:
         outputs, placement = self.raw_outputs(image_rgb)
         return postprocess(outputs, self.model.config, placement, image_rgb.shape[:2], self.score_threshold,
                            self.nms_threshold, self.min_face)
+
+
+class YoloV7LiteOnnx:
+    """:class:`~fasutils.face_boxes.YoloV7Lite`'s detection with the network run by onnxruntime from an ONNX export
+    (:func:`fasutils.yolov7_lite.export_onnx`): the same letterbox, decoding and NMS, any ``input_size``
+    (height, width) in multiples of 32."""
+
+    def __init__(self, path: str | Path, input_size: tuple[int, int] = NCNN_INPUT_SIZE, threads: int = 1,
+                 score_threshold: float = 0.5, nms_threshold: float = 0.45, config: str = "lite-e-0.5") -> None:
+        self.session, self.input_size, self.config = session(path, threads), tuple(input_size), CONFIGS[config]
+        self.score_threshold, self.nms_threshold = score_threshold, nms_threshold
+
+    def detect(self, image_rgb: np.ndarray) -> list[Face]:
+        """All faces in an RGB uint8 image, highest score first."""
+        canvas, placement = letterbox(image_rgb, self.input_size)
+        outputs = self.session.run(None, {self.session.get_inputs()[0].name: to_input(canvas)})  # 3 x (1, 63, h, w)
+        return postprocess([output[0] for output in outputs], self.config, placement, image_rgb.shape[:2],
+                           self.score_threshold, self.nms_threshold)
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
