@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
+from fasutils.files import atomic_write_text
 from fasutils.notebook_conventions import require_conventions
 from fasutils.paths import build_dir, project_root
 from fasutils.runtime import ENV_QUICK
@@ -100,7 +101,8 @@ def execute_notebooks(notebooks: list[Path], out_dir: Path, quick: bool, html_to
 
 
 def write_index(runs: list[NotebookRun], quick: bool, build: Path | None = None) -> Path:
-    """Write ``build/index.html``: every executed notebook with its status, and every report under build/."""
+    """Write ``build/index.html``: every executed notebook with its status, the evaluation reports and the
+    benchmark results under build/."""
     build = (build or build_dir()).resolve()
     rows = []
     for run in runs:
@@ -109,7 +111,8 @@ def write_index(runs: list[NotebookRun], quick: bool, build: Path | None = None)
         rows.append(f"<tr><td><a href='{os.path.relpath(link, build)}'>{html.escape(notebook_title(run.source))}</a></td>"
                     f"<td>{run.source.name}</td><td class='{'ok' if run.ok else 'bad'}'>{status}</td>"
                     f"<td>{run.seconds:.0f} s</td></tr>")
-    reports = sorted(p for p in build.glob("reports/**/*.html"))
+    reports = sorted([*build.glob("reports/**/*.html"), *build.glob("benchmark/*.json"),
+                      *build.glob("benchmark/*.csv")])
     report_items = "".join(f"<li><a href='{p.relative_to(build)}'>{p.relative_to(build)}</a></li>" for p in reports)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>FAS Lab results</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:.3em .8em;text-align:left}}
@@ -118,8 +121,6 @@ def write_index(runs: list[NotebookRun], quick: bool, build: Path | None = None)
 <p>Mode: {'QUICK (smoke run; numbers are not the full results)' if quick else 'full'}.
 Generated {time.strftime('%Y-%m-%d %H:%M %Z')}.</p>
 <table><tr><th>notebook</th><th>file</th><th>status</th><th>time</th></tr>{''.join(rows)}</table>
-<h2>Reports</h2>{f'<ul>{report_items}</ul>' if reports else '<p>No reports yet.</p>'}
+<h2>Reports and results</h2>{f'<ul>{report_items}</ul>' if reports else '<p>No reports yet.</p>'}
 </body></html>"""
-    index = build / "index.html"
-    index.write_text(page, encoding="utf-8")
-    return index
+    return atomic_write_text(build / "index.html", page)

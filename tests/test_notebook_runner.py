@@ -25,8 +25,13 @@ def test_runs_in_order_injects_quick_and_survives_a_failing_notebook(make_notebo
     assert runs[1].ok and _stdout(runs[1].output) == "True 42\n"
     assert runs[1].html.read_text(encoding="utf-8").count("99 · A test notebook") >= 1
 
+    (tmp_path / "reports" / "07").mkdir(parents=True)
+    (tmp_path / "reports" / "07" / "evaluation_report.html").write_text("<html></html>")
+    (tmp_path / "benchmark").mkdir()
+    (tmp_path / "benchmark" / "benchmark.json").write_text("{}")
     index = write_index(runs, quick=True, build=tmp_path).read_text(encoding="utf-8")
     assert "failed: ZeroDivisionError" in index and "out/02_works.html" in index and "QUICK" in index
+    assert "href='reports/07/evaluation_report.html'" in index and "href='benchmark/benchmark.json'" in index
 
 
 def test_full_mode_passes_quick_false(make_notebook, tmp_path):
