@@ -177,8 +177,9 @@ def read_convention(path: str | Path, expected: InputConvention | None = None) -
                             stored["color_order"], float(stored["scale"]), tuple(json.loads(stored["classes"])),
                             int(stored["live_index"]))
     if expected is not None and found != expected:
-        differences = [f"{f.name} {getattr(found, f.name)!r} (expected {getattr(expected, f.name)!r})"
-                       for f in dataclasses.fields(InputConvention) if getattr(found, f.name) != getattr(expected, f.name)]
+        names = [f.name for f in dataclasses.fields(InputConvention)]
+        differences = [f"{name} {getattr(found, name)!r} (expected {getattr(expected, name)!r})"
+                       for name in names if getattr(found, name) != getattr(expected, name)]
         raise OnnxModelError(f"{path} was exported for another input convention: {'; '.join(differences)}")
     return found
 

@@ -153,11 +153,11 @@ def accuracy_table(scores: Mapping[str, np.ndarray], attack_types: Sequence[str]
     rows = {}
     for name, live in scores.items():
         measured = ScoreSet.of(live, attack_types)
-        rates, auc = measured.error_rates(threshold), measured.roc().auc
-        rows[name] = {"AUC": auc, "accuracy": float(np.mean((live >= threshold) == measured.is_live)),
+        rates, auc, accepted = measured.error_rates(threshold), measured.roc().auc, live >= threshold
+        rows[name] = {"AUC": auc, "accuracy": float(np.mean(accepted == measured.is_live)),
                       "APCER (worst type)": rates.apcer_max, "BPCER": rates.bpcer,
                       f"AUC drop vs {reference}": base_auc - auc,
-                      f"decisions agreeing with {reference}": float(np.mean((live >= threshold) == (base >= threshold))),
+                      f"decisions agreeing with {reference}": float(np.mean(accepted == (base >= threshold))),
                       f"max |Δ P(live)| vs {reference}": float(np.abs(live - base).max())}
     return pd.DataFrame.from_dict(rows, orient="index")
 
