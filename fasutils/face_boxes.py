@@ -12,7 +12,8 @@ The steps follow the published YOLOv7-face pipeline (``../shared/notes/field-fac
    clip to the image, drop faces narrower or shorter than ``min_face`` pixels.
 
 :class:`YoloV7Lite` runs the three with our PyTorch network (:mod:`fasutils.yolov7_lite`) and returns the
-same :class:`~fasutils.face_detection.Face` objects as :class:`~fasutils.face_detection.YuNet`.
+same :class:`~fasutils.face_detection.Face` objects as :class:`~fasutils.face_detection.YuNet`;
+:class:`YoloV7LiteOnnx` the same through onnxruntime. Introduced in ``05_yolov7_lite_detection.ipynb``.
 """
 
 from __future__ import annotations

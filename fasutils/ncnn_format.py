@@ -11,7 +11,7 @@ Only what a converted PyTorch detector needs is understood, and anything else is
   padded to a multiple of 4 bytes.
 
 The published ncnn files of the YOLOv7-face project are GPL-3.0: this module reads them at run time and the
-project never stores them or anything converted from them.
+project never stores them or anything converted from them. Introduced in ``05_yolov7_lite_detection.ipynb``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ Source of the facts: ``../shared/notes/field-facts.md`` §6 (derronqi/yolov7-fac
 The variants differ only in the numbers of :data:`CONFIGS`. ``lite-e-0.5`` is the one whose weights are
 published (as ncnn files, GPL-3.0): lite-e at width 0.5, ReLU, with a single 1x1 keypoint conv.
 :func:`load_ncnn` reads them at run time into this module, whose convolutions are defined in the order the
-ncnn file lists them; the weights are never stored in the project.
+ncnn file lists them; the weights are never stored in the project. Introduced in
+``05_yolov7_lite_detection.ipynb``.
 """
 
 from __future__ import annotations
