@@ -77,7 +77,7 @@ def operator_times(profiles: Mapping[str, pd.DataFrame], top: int = 6) -> plt.Fi
     """Stacked bars of run time per operator type (``fasutils.benchmark.profile_ops`` tables), one bar per model;
     the ``top`` costliest operators of each get their own colour, the rest is "other"."""
     shown = list(dict.fromkeys(op for table in profiles.values() for op in table.index[:top]))
-    figure, axis = plt.subplots(figsize=(9, 0.6 * len(profiles) + 1.6))
+    figure, axis = plt.subplots(figsize=(10, 0.6 * len(profiles) + 1.8))
     left = np.zeros(len(profiles))
     colours = plt.get_cmap("tab20")
     for index, op in enumerate([*shown, "other"]):
@@ -88,7 +88,7 @@ def operator_times(profiles: Mapping[str, pd.DataFrame], top: int = 6) -> plt.Fi
         left += widths
     axis.invert_yaxis()
     axis.set(xlabel="ms per run (onnxruntime profiler, batch 1)", title="Where the time goes, by operator type")
-    axis.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), title="operator", title_fontsize=8)
     figure.tight_layout()
     return figure
 
