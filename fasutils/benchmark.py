@@ -37,6 +37,7 @@ from fasutils.errors import FasError
 from fasutils.face_boxes import NCNN_INPUT_SIZE, YoloV7LiteOnnx
 from fasutils.files import atomic_write_text
 from fasutils.onnx_export import OnnxModelError, load_onnx, session
+from fasutils.yolov7_lite import PUBLISHED_NCNN
 
 if TYPE_CHECKING:
     from fasutils.face_detection import Face
@@ -386,8 +387,7 @@ SUITE = (  # name, task, runtime, files (asset names, or "ours:" and what _Suite
      "our ONNX export of the published weights, network only"),
     ("YOLOv7-lite 512x288 ORT", "detector", "onnxruntime", ("ours:yolov7-lite",), NCNN_INPUT_SIZE,
      "the same export, network only"),
-    ("YOLOv7-lite 512x288 ncnn", "detector", "ncnn", ("yolov7face/lite-e-fp16.param", "yolov7face/lite-e-fp16.bin"),
-     NCNN_INPUT_SIZE, "the published ncnn file, network only (counted in our export)"),
+    ("YOLOv7-lite 512x288 ncnn", "detector", "ncnn", PUBLISHED_NCNN, NCNN_INPUT_SIZE, "the published ncnn file, network only (counted in our export)"),
     ("YuNet 640 OpenCV", "detector", "opencv", ("yunet/detector.onnx",), (640, 640),
      "cv2.FaceDetectorYN: network, decoding and NMS"),
     ("YuNet 640 ORT", "detector", "onnxruntime", ("yunet/detector.onnx",), (640, 640), "the same file, network only"),
@@ -431,11 +431,9 @@ class _SuiteFiles:
 
     def _detector(self) -> Path:
         """Our ONNX export (free input size) of YOLOv7-lite-e with the published ncnn weights."""
-        from fasutils import assets, yolov7_lite
+        from fasutils import yolov7_lite
 
-        net = yolov7_lite.load_ncnn(assets.path("yolov7face/lite-e-fp16.param"),
-                                    assets.path("yolov7face/lite-e-fp16.bin"))
-        return yolov7_lite.export_onnx(net, self.folder / "yolov7-lite-e.onnx")
+        return yolov7_lite.export_onnx(yolov7_lite.load_published(), self.folder / "yolov7-lite-e.onnx")
 
 
 def _training_records() -> list:

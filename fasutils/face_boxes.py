@@ -28,7 +28,7 @@ import torch
 
 from fasutils.face_detection import Face
 from fasutils.onnx_export import session
-from fasutils.yolov7_lite import CONFIGS, YoloV7LiteConfig, YoloV7LiteNet, load_ncnn
+from fasutils.yolov7_lite import CONFIGS, YoloV7LiteConfig, YoloV7LiteNet, load_published
 
 __all__ = ["PAD_VALUE", "NCNN_INPUT_SIZE", "Letterbox", "Detections", "letterbox", "to_input", "decode", "nms",
            "postprocess", "YoloV7Lite", "YoloV7LiteOnnx", "box_iou", "match_faces"]
@@ -155,9 +155,7 @@ class YoloV7Lite:
         if any(n % 32 for n in input_size):
             raise ValueError(f"input_size (height, width) must be multiples of 32, not {input_size}")
         if model is None:
-            from fasutils import assets
-
-            model = load_ncnn(assets.path("yolov7face/lite-e-fp16.param"), assets.path("yolov7face/lite-e-fp16.bin"))
+            model = load_published()
         self.model = model.eval()
         self.input_size = tuple(input_size)
         self.score_threshold, self.nms_threshold, self.min_face = score_threshold, nms_threshold, min_face

@@ -33,13 +33,14 @@ from fasutils.onnx_export import quiet_exporter
 
 __all__ = ["ANCHORS", "STRIDES", "CONFIGS", "YoloV7LiteConfig", "ConvBN", "StemBlock", "ConvPoolStem",
            "ShuffleBlock", "SPPF", "DWConvBlock", "KeypointHead", "YoloV7LiteNet", "yolov7_lite", "load_ncnn",
-           "export_onnx", "OUTPUT_NAMES"]
+           "export_onnx", "OUTPUT_NAMES", "PUBLISHED_NCNN", "published_files", "load_published"]
 
 # Anchor (width, height) in input pixels, 3 per level, for strides 8, 16, 32 (shared by all lite configs).
 ANCHORS: tuple[tuple[tuple[int, int], ...], ...] = (((4, 5), (6, 8), (10, 12)),
                                                      ((15, 19), (23, 30), (39, 52)),
                                                      ((72, 97), (123, 164), (209, 297)))
 STRIDES = (8, 16, 32)
+PUBLISHED_NCNN = ("yolov7face/lite-e-fp16.param", "yolov7face/lite-e-fp16.bin")  # asset names, GPL-3.0
 INPUT_NAME, OUTPUT_NAMES = "images", ("stride_8", "stride_16", "stride_32")
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU}
 
@@ -306,6 +307,18 @@ def load_ncnn(param: str | Path, bin_file: str | Path, config: str | YoloV7LiteC
                                   f"has {len(ours)} (first unmatched: {unmatched}): the files hold another model "
                                   "than the configured one")
     return model
+
+
+def published_files() -> tuple[Path, Path]:
+    """The registered ncnn ``.param`` and ``.bin`` of the published lite-e-0.5 model (verified by hash)."""
+    from fasutils import assets
+
+    return assets.path(PUBLISHED_NCNN[0]), assets.path(PUBLISHED_NCNN[1])
+
+
+def load_published() -> YoloV7LiteNet:
+    """Our network with the published lite-e-0.5 weights, read from their ncnn files at run time."""
+    return load_ncnn(*published_files())
 
 
 def export_onnx(model: YoloV7LiteNet, path: str | Path, opset: int = 18) -> Path:

@@ -14,6 +14,7 @@ from fasutils.benchmark import (BenchModel, interleaved_latency, latency_table, 
 from fasutils.errors import FasError
 from fasutils.face_boxes import YoloV7LiteOnnx
 from fasutils.onnx_export import OnnxModelError
+from fasutils.yolov7_lite import published_files
 
 
 @pytest.fixture(scope="module")
@@ -205,10 +206,7 @@ def test_the_reference_runtimes_run_and_count(reference_dir, tmp_path):
     opencv, _ = models
     assert len(opencv.runner(2, threads=1)()) == 2  # faces of two images, one list each
     assert opencv.facts(memory=False)["MACs"] == 344_224_000  # as the notes measured
-    from fasutils import assets
-
-    ncnn = BenchModel("ncnn", "detector", "ncnn", (assets.path("yolov7face/lite-e-fp16.param"),
-                                                   assets.path("yolov7face/lite-e-fp16.bin")), (288, 512))
+    ncnn = BenchModel("ncnn", "detector", "ncnn", published_files(), (288, 512))
     outputs = ncnn.runner(2, threads=1)()
     assert len(outputs) == 2 and [np.array(o).shape for o in outputs[0]] == [(63, 36, 64), (63, 18, 32), (63, 9, 16)]
 

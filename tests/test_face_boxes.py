@@ -7,7 +7,7 @@ from fasutils.face_boxes import (PAD_VALUE, Detections, Letterbox, YoloV7Lite, b
 from fasutils.face_detection import Face
 from fasutils.images import read_image
 from fasutils.ncnn_format import run_ncnn
-from fasutils.yolov7_lite import CONFIGS
+from fasutils.yolov7_lite import CONFIGS, published_files
 
 from conftest import from_reference
 
@@ -94,7 +94,7 @@ def detector():
 def parity(detector):
     """Per photo: our raw maps and faces, ncnn's raw maps and the faces our postprocess makes of them."""
     pytest.importorskip("ncnn")
-    files = assets.path("yolov7face/lite-e-fp16.param"), assets.path("yolov7face/lite-e-fp16.bin")
+    files = published_files()
     results = {}
     for name in PARITY_IMAGES:
         image = read_image(assets.path(name))

@@ -3,9 +3,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from fasutils import assets
 from fasutils.face_detection import DetectorLoadError
 from fasutils.ncnn_format import FP16_TAG, NcnnFormatError, read_ncnn, read_param
+from fasutils.yolov7_lite import published_files
 
 PARAM = """7767517
 4 4
@@ -72,13 +72,9 @@ def test_unsupported_storage_unknown_layers_and_non_param_files_are_refused(tmp_
         read_param(param)
 
 
-def shipped():
-    return assets.path("yolov7face/lite-e-fp16.param"), assets.path("yolov7face/lite-e-fp16.bin")
-
-
 @pytest.mark.reference
 def test_the_shipped_lite_e_files(reference_dir):
-    net = read_ncnn(*shipped())  # reading to the last byte checks every layer's weight count
+    net = read_ncnn(*published_files())  # reading to the last byte checks every layer's weight count
     assert len(net.layers) == 161 and net.blob_count == 184
     counts = Counter(layer.type for layer in net.layers)
     assert counts["Convolution"] == 46 and counts["ConvolutionDepthWise"] == 23 and counts["MemoryData"] == 6
@@ -91,7 +87,7 @@ def test_the_shipped_lite_e_files(reference_dir):
 
 @pytest.mark.reference
 def test_a_truncated_shipped_bin_names_the_layer(reference_dir, tmp_path):
-    param, bin_file = shipped()
+    param, bin_file = published_files()
     short = tmp_path / "lite-e.bin"
     short.write_bytes(bin_file.read_bytes()[:600_000])
     with pytest.raises(NcnnFormatError, match=r"lite-e.bin ends inside the \w+ of layer \w+ \(\w+\)"):

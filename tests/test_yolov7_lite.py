@@ -2,9 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from fasutils import assets
 from fasutils.ncnn_format import NcnnFormatError
-from fasutils.yolov7_lite import CONFIGS, OUTPUT_NAMES, export_onnx, load_ncnn, yolov7_lite
+from fasutils.yolov7_lite import CONFIGS, OUTPUT_NAMES, export_onnx, load_ncnn, published_files, yolov7_lite
 
 from conftest import from_reference
 
@@ -45,8 +44,7 @@ def test_folding_batchnorm_keeps_the_outputs():
 
 @pytest.fixture(scope="module")
 def shipped():
-    return from_reference(lambda: (assets.path("yolov7face/lite-e-fp16.param"),
-                                   assets.path("yolov7face/lite-e-fp16.bin")))
+    return from_reference(published_files)
 
 
 @pytest.fixture(scope="module")
