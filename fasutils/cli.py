@@ -116,6 +116,12 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_model_option(command: argparse.ArgumentParser, repeat: str) -> None:
+    command.add_argument("--model", action="append", metavar="NAME_OR_PATH", help="'suite' (default), a published "
+                         "model's name, 'minivision fused', a .pt from save_for_inference or an exported .onnx; "
+                         + repeat)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per task."""
     parser = argparse.ArgumentParser(prog="python -m fasutils", description="FAS Lab helpers")
@@ -151,9 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="faces and P(live) of an image, a video or a folder of them "
                                   "(exit code 1 when files were skipped)")
     predict.add_argument("path", help="an image, a video, or a folder searched recursively")
-    predict.add_argument("--model", action="append", metavar="NAME_OR_PATH", help="'suite' (default), a published "
-                         "model's name, 'minivision fused', a .pt from save_for_inference or an exported .onnx; repeat "
-                         "for several models (one record per face and model)")
+    _add_model_option(predict, "repeat for several models (one record per face and model)")
     predict.add_argument("--detector", choices=("yolov7-lite", "yunet"), default="yolov7-lite", help="face detector")
     predict.add_argument("--out", help="folder for predictions.json/.csv and drawn pictures (default: build/predict)")
     predict.add_argument("--threshold", type=float, default=0.5, metavar="T", help="P(live) at or above this is live")
@@ -166,9 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True, help="a class-folder tree, a manifest .csv, or the CelebA-Spoof "
                           "folder holding Data/ and metas/")
     evaluate.add_argument("--format", required=True, choices=("folder", "csv", "celeba-spoof"), help="data layout")
-    evaluate.add_argument("--model", action="append", metavar="NAME_OR_PATH", help="'suite' (default), a published "
-                          "model's name, 'minivision fused', a .pt from save_for_inference or an exported .onnx; "
-                          "repeat to compare models")
+    _add_model_option(evaluate, "repeat to compare models")
     evaluate.add_argument("--out", required=True, help="folder for evaluation_report.html and .json")
     evaluate.add_argument("--threshold", type=float, metavar="T", help="fixed threshold on P(live) (default: --rule)")
     evaluate.add_argument("--rule", choices=("apcer", "fpr", "eer"), default="apcer", help="threshold rule, applied "

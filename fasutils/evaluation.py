@@ -79,8 +79,7 @@ class EvaluationSettings:
     name: str | None = None  # the dataset's name in the report (default: the reader's)
 
     def __post_init__(self) -> None:
-        if self.data_format not in READERS:
-            raise EvaluationError(f"unknown data format {self.data_format!r}; choose one of {', '.join(FORMATS)}")
+        _reader(self.data_format)
         if self.rule not in RULES:
             raise EvaluationError(f"unknown threshold rule {self.rule!r}; choose one of {', '.join(RULES)}")
         if not self.models or len(set(self.models)) != len(self.models):
@@ -145,11 +144,16 @@ class Evaluation:
         return "\n".join(lines + [f"report: {self.files.html}", f"every number: {self.files.json}"])
 
 
-def read_dataset(data: str | Path, data_format: str) -> tuple[ReadReport, str]:
-    """Read ``data`` with the reader of ``data_format``; returns its report and the reader's name."""
+def _reader(data_format: str) -> tuple[str, Callable[[Path], ReadReport]]:
+    """The reader of ``data_format`` and its name; :class:`EvaluationError` for an unknown format."""
     if data_format not in READERS:
         raise EvaluationError(f"unknown data format {data_format!r}; choose one of {', '.join(FORMATS)}")
-    name, reader = READERS[data_format]
+    return READERS[data_format]
+
+
+def read_dataset(data: str | Path, data_format: str) -> tuple[ReadReport, str]:
+    """Read ``data`` with the reader of ``data_format``; returns its report and the reader's name."""
+    name, reader = _reader(data_format)
     return reader(Path(data)), name
 
 

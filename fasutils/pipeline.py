@@ -34,6 +34,7 @@ import numpy as np
 from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
 from fasutils.classifiers import SUITE, Classifier, load_classifier
+from fasutils.datasets import IMAGE_SUFFIXES
 from fasutils.errors import FasError
 from fasutils.face_detection import LANDMARK_NAMES, Face
 from fasutils.files import atomic_write, atomic_write_text
@@ -43,7 +44,6 @@ __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "DETECTORS", "CSV_COLUMNS", "LAND
            "PipelineSettingsError", "FaceDetector", "FaceRecord", "SkippedFile", "PipelineResult", "Pipeline",
            "load_detector", "video_frames", "draw_faces", "draw_records", "write_records"]
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 DETECTORS = ("yolov7-lite", "yunet")
 RESULT_STEM = "predictions"
