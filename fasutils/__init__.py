@@ -1,10 +1,11 @@
 """fasutils: the helper package behind the FAS Lab face anti-spoofing notebooks.
 
-One module per concern; notebooks import what they teach, e.g. ``from fasutils import assets, paths``.
+Subpackages in layer order, each importing only from those before it: ``core``, ``data``, ``simulation``,
+``spectral``, ``models``, ``training``, ``export``, ``detection``, ``benchmark``, ``evaluation``, ``tooling``.
 Heavy libraries (torch, onnxruntime) are imported by the modules that need them, not here.
 """
 
-from fasutils.errors import FasError
+from fasutils.core.errors import FasError
 
 __version__ = "0.1.0"
 __all__ = ["FasError", "__version__"]

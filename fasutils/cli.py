@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from fasutils.errors import FasError
+from fasutils.core.errors import FasError
 
 
 def _env(args: argparse.Namespace) -> int:
-    from fasutils.runtime import environment_rows
+    from fasutils.core.settings import environment_rows
 
     width = max(len(item) for item, _ in environment_rows())
     for item, value in environment_rows():
@@ -19,8 +19,8 @@ def _env(args: argparse.Namespace) -> int:
 
 
 def _assets(args: argparse.Namespace) -> int:
-    from fasutils import assets
-    from fasutils.paths import reference_dir
+    from fasutils.core import assets
+    from fasutils.core.paths import reference_dir
 
     print(f"reference directory: {reference_dir()}")
     if not args.verify:
@@ -36,8 +36,8 @@ def _assets(args: argparse.Namespace) -> int:
 
 
 def _check_notebooks(args: argparse.Namespace) -> int:
-    from fasutils.notebook_conventions import require_conventions
-    from fasutils.notebook_runner import suite_notebooks
+    from fasutils.tooling.notebook_rules import require_conventions
+    from fasutils.tooling.notebook_runner import suite_notebooks
 
     notebooks = [Path(p) for p in args.notebooks] or suite_notebooks()
     if not notebooks:
@@ -48,8 +48,12 @@ def _check_notebooks(args: argparse.Namespace) -> int:
 
 
 def _run_notebooks(args: argparse.Namespace) -> int:
-    from fasutils.notebook_runner import execute_notebooks, suite_notebooks, write_index
-    from fasutils.paths import build_dir
+    from fasutils.core.paths import build_dir
+    from fasutils.tooling.notebook_runner import (
+        execute_notebooks,
+        suite_notebooks,
+        write_index,
+    )
 
     notebooks = [Path(p) for p in args.notebooks] or suite_notebooks()
     if not notebooks:
@@ -66,9 +70,11 @@ def _run_notebooks(args: argparse.Namespace) -> int:
 
 
 def _build_data(args: argparse.Namespace) -> int:
-    from fasutils.synthetic_dataset import DatasetSpec, build_dataset
+    from fasutils.detection.yunet import YuNet
+    from fasutils.simulation.dataset import DatasetSpec, build_dataset
 
-    built = build_dataset(DatasetSpec.for_mode(args.quick, seed=args.seed, workers=args.workers), force=args.force)
+    built = build_dataset(DatasetSpec.for_mode(args.quick, seed=args.seed, workers=args.workers), YuNet(),
+                          force=args.force)
     print(built.report.summary())
     print(f"faces by source: {built.info['faces_by_source']}; photos or images left out: {len(built.info['skipped'])}")
     print(f"build took {built.info['seconds']:.0f} s "
@@ -78,8 +84,8 @@ def _build_data(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from fasutils.paths import build_dir
-    from fasutils.pipeline import Pipeline
+    from fasutils.core.paths import build_dir
+    from fasutils.detection.pipeline import Pipeline
 
     pipeline = Pipeline.load(args.model or ["suite"], args.detector, args.threshold, args.min_face)
     result = pipeline.run(args.path, Path(args.out) if args.out else build_dir() / "predict", every=args.every)
@@ -88,7 +94,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from fasutils.evaluation import EvaluationSettings, run_evaluation
+    from fasutils.evaluation.runner import EvaluationSettings, run_evaluation
 
     settings = EvaluationSettings(Path(args.data), args.format, tuple(args.model or ["suite"]), args.threshold,
                                   args.rule, args.target, args.bootstrap, args.seed, args.name)
@@ -102,8 +108,8 @@ def _numbers(text: str) -> tuple[int, ...]:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from fasutils.benchmark import run_benchmark, suite_models, summary
-    from fasutils.paths import build_dir
+    from fasutils.benchmark.suite import run_benchmark, suite_models, summary
+    from fasutils.core.paths import build_dir
 
     out = Path(args.out) if args.out else build_dir() / "benchmark"
     result = run_benchmark(suite_models(out / "models", args.models or ()), threads=args.threads,

@@ -1,4 +1,4 @@
-"""Check that fasutils.training.train runs under torchrun: each rank writes a hash of its final weights.
+"""Check that fasutils.training.loop.train runs under torchrun: each rank writes a hash of its final weights.
 
     python -m torch.distributed.run --standalone --nproc_per_node 2 scripts/train_ddp_check.py MANIFEST OUT_DIR
 
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import torch
 
-from fasutils.datasets import read_manifest
-from fasutils.training import TrainConfig, train
+from fasutils.data.readers import read_manifest
+from fasutils.training.config import TrainConfig
+from fasutils.training.loop import train
 
 
 def state_hash(model: torch.nn.Module) -> str:

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from fasutils import assets, paths
+from fasutils.core import assets, paths
 
 T = TypeVar("T")
 
@@ -23,7 +23,7 @@ INTRO = """# 99 · A test notebook
 # Face boxes (x, y, w, h) of minivision's three real samples as YuNet finds them, rounded.
 SAMPLE_BOXES = {"minivision/sample-live-T1": (119, 113, 170, 240), "minivision/sample-print-F1": (187, 109, 195, 239),
                 "minivision/sample-replay-F2": (139, 216, 222, 298)}
-PARAMETERS = """from fasutils.runtime import quick_default
+PARAMETERS = """from fasutils.core import quick_default
 
 QUICK: bool = quick_default()  # smoke run
 scale: int = 2  # a multiplier"""
@@ -34,7 +34,7 @@ def reference_dir() -> Path:
     """The real reference directory; the test is skipped, with the remedy as reason, when it is absent."""
     try:
         return paths.require_reference_dir()
-    except paths.ReferenceDirMissing as missing:
+    except paths.AssetMissing as missing:
         pytest.skip(str(missing))
 
 
@@ -45,7 +45,7 @@ def from_reference(build: Callable[[], T]) -> T:
     """
     try:
         return build()
-    except (paths.ReferenceDirMissing, assets.AssetMissing) as missing:
+    except (paths.AssetMissing, assets.AssetMissing) as missing:
         pytest.skip(str(missing))
 
 

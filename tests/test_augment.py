@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fasutils.augment import (AugmentConfig, AugmentInputError, augment, color_jitter, horizontal_flip,
-                              random_resized_crop, random_rotation)
+from fasutils.core.errors import DataError
+from fasutils.data.augment import (
+    AugmentConfig,
+    augment,
+    color_jitter,
+    horizontal_flip,
+    random_resized_crop,
+    random_rotation,
+)
 
 OPS = (random_resized_crop, color_jitter, random_rotation, horizontal_flip, augment)
 
@@ -61,5 +68,5 @@ def test_config_strengths_are_used(image):
 
 @pytest.mark.parametrize("bad", [np.zeros((8, 8), np.uint8), np.zeros((8, 8, 3), np.float32), [[0, 0, 0]]])
 def test_bad_input_is_refused(bad):
-    with pytest.raises(AugmentInputError, match="uint8 RGB"):
+    with pytest.raises(DataError, match="uint8 RGB"):
         augment(bad, np.random.default_rng(0))

@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from fasutils.benchmark import (BenchModel, interleaved_latency, latency_table, onnx_arithmetic, onnx_runner,
-                                peak_memory_mb, pipeline_fps, profile_ops, run_benchmark, suite_models, summary)
-from fasutils.errors import FasError
-from fasutils.face_boxes import YoloV7LiteOnnx
-from fasutils.onnx_export import OnnxModelError
-from fasutils.yolov7_lite import published_files
+from fasutils.benchmark.facts import BenchModel, onnx_arithmetic, peak_memory_mb
+from fasutils.benchmark.runners import onnx_runner, profile_ops
+from fasutils.benchmark.suite import pipeline_fps, run_benchmark, suite_models, summary
+from fasutils.benchmark.timing import interleaved_latency, latency_table
+from fasutils.core.errors import ExportError, FasError
+from fasutils.detection.detectors import YoloV7LiteOnnx
+from fasutils.detection.yolov7 import published_files
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +64,9 @@ def test_the_profiler_names_the_operators_and_their_precision(tiny_model):
 def test_a_file_that_is_not_onnx_is_named(tmp_path):
     bogus = tmp_path / "model.onnx"
     bogus.write_bytes(b"\x00\x01")
-    with pytest.raises(OnnxModelError, match="model.onnx"):
+    with pytest.raises(ExportError, match="model.onnx"):
         profile_ops(bogus, np.ones((1, 4)))
-    with pytest.raises(OnnxModelError, match="model.onnx"):
+    with pytest.raises(ExportError, match="model.onnx"):
         onnx_runner(bogus, np.ones((1, 4)), threads=1)
 
 
@@ -92,7 +93,7 @@ def _conv_model(path, batch, padding=0):
 
 
 def test_arithmetic_counts_the_products_alike_in_fp32_and_int8(tiny_conv, tmp_path):
-    from fasutils.quantization import quantize
+    from fasutils.export.quantization import quantize
 
     weights, macs = onnx_arithmetic(tiny_conv, (8, 8))
     assert weights == 2 * 3 * 3 * 3 + 2 * 2
@@ -151,7 +152,11 @@ def test_figures_show_every_model_with_titles_and_axis_labels(tiny_conv):
     import matplotlib
 
     matplotlib.use("Agg")
-    from fasutils.plots import latency_distributions, latency_vs_size, thread_scaling
+    from fasutils.benchmark.figures import (
+        latency_distributions,
+        latency_vs_size,
+        thread_scaling,
+    )
 
     models = [BenchModel("conv", "classifier", "onnxruntime", (tiny_conv,), (8, 8)),
               BenchModel("det", "detector", "onnxruntime", (tiny_conv,), (16, 16))]
@@ -177,10 +182,10 @@ def test_peak_memory_is_measured_in_a_child_and_grows_with_the_weights(tiny_conv
 
 
 def test_pipeline_fps_times_every_photo_and_counts_the_faces():
-    from fasutils.classifiers import Classifier
-    from fasutils.conventions import JOHNRAIVENOLAZO
-    from fasutils.face_detection import Face
-    from fasutils.pipeline import Pipeline
+    from fasutils.data.faces import Face
+    from fasutils.data.input_convention import JOHNRAIVENOLAZO
+    from fasutils.detection.pipeline import Pipeline
+    from fasutils.export.classifiers import Classifier
 
     class TwoFaces:
         def detect(self, image_rgb):
@@ -212,14 +217,15 @@ def test_the_reference_runtimes_run_and_count(reference_dir, tmp_path):
 
 
 def test_yolo_through_onnxruntime_finds_the_faces_pytorch_finds(reference_dir, tmp_path):
-    from fasutils import assets
-    from fasutils.face_boxes import YoloV7Lite, match_faces
-    from fasutils.images import read_image
-    from fasutils.yolov7_lite import export_onnx
+    from fasutils.core import assets
+    from fasutils.core.images import read_image
+    from fasutils.detection.boxes import match_faces
+    from fasutils.detection.detectors import YoloV7Lite
+    from fasutils.detection.yolov7 import export_detector_onnx
 
     photo = read_image(assets.path("yolov7face/group-test.jpg"))
     torch_detector = YoloV7Lite(input_size=(640, 640))
-    ours = YoloV7LiteOnnx(export_onnx(torch_detector.model, tmp_path / "yolo.onnx"), (640, 640)).detect(photo)
+    ours = YoloV7LiteOnnx(export_detector_onnx(torch_detector.model, tmp_path / "yolo.onnx"), (640, 640)).detect(photo)
     theirs = torch_detector.detect(photo)
     assert len(ours) == len(theirs) == len(match_faces(ours, theirs, 0.999)) >= 6
 

@@ -1,9 +1,14 @@
 import numpy as np
 import pytest
 
-from fasutils.camera_model import (CameraConfig, CameraInputError, capture, jpeg_roundtrip, linear_to_srgb,
-                                   srgb_to_linear)
-from fasutils.errors import FasError
+from fasutils.core.errors import FasError, SimulationError
+from fasutils.simulation.camera import (
+    CameraConfig,
+    capture,
+    jpeg_roundtrip,
+    linear_to_srgb,
+    srgb_to_linear,
+)
 
 # A camera with nothing random: unit gains, a small PSF, no motion, no noise, no JPEG.
 IDEAL = CameraConfig(exposure=(1, 1), white_balance=(1, 1), psf_sigma_px=(0.3, 0.3), motion_probability=0.0,
@@ -98,7 +103,7 @@ def test_same_seed_same_image_and_other_seeds_differ():
     (np.zeros((96, 96, 3), np.float32), 2.5, "supersample"),
 ])
 def test_bad_scenes_are_refused_with_the_reason(scene, supersample, problem):
-    with pytest.raises(CameraInputError, match=problem) as raised:
+    with pytest.raises(SimulationError, match=problem) as raised:
         capture(scene, supersample, np.random.default_rng(0))
     assert isinstance(raised.value, FasError) and isinstance(raised.value, ValueError)
 
@@ -107,5 +112,5 @@ def test_bad_scenes_are_refused_with_the_reason(scene, supersample, problem):
                                               ({"demosaic": ("vng",)}, "demosaic"),
                                               ({"jpeg_quality": (50, 120)}, "jpeg_quality")])
 def test_bad_configs_are_refused(changes, problem):
-    with pytest.raises(CameraInputError, match=problem):
+    with pytest.raises(SimulationError, match=problem):
         CameraConfig(**changes)

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from skimage import data
 
-from fasutils.classifiers import MINIVISION_FUSED, SUITE, ClassifierError, load_classifier
-from fasutils.onnx_export import export_onnx
-from fasutils.paths import shipped_model
-from fasutils.training import load_for_inference
+from fasutils.core.errors import ModelError
+from fasutils.core.paths import shipped_model
+from fasutils.export.classifiers import MINIVISION_FUSED, SUITE, load_classifier
+from fasutils.export.onnx_export import export_onnx
+from fasutils.training.checkpoints import load_for_inference
 
 IMAGES = [data.astronaut()] * 3
 BOXES = [(170, 40, 110, 130), (160, 30, 130, 150), (0, 0, 60, 60)]  # the astronaut's face twice, a corner
@@ -32,9 +33,9 @@ def test_an_onnx_export_scores_like_the_pytorch_model(tmp_path):
 
 
 def test_unknown_names_and_files_are_refused_with_the_choices(tmp_path):
-    with pytest.raises(ClassifierError, match="'hairymax' is not a classifier .* 'hairymax bin 1.5'"):
+    with pytest.raises(ModelError, match="'hairymax' is not a classifier .* 'hairymax bin 1.5'"):
         load_classifier("hairymax")
-    with pytest.raises(ClassifierError, match="missing.pt"):
+    with pytest.raises(ModelError, match="missing.pt"):
         load_classifier(tmp_path / "missing.pt")
 
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from fasutils import paths
+from fasutils.core import paths
 
 
 def fasutils(*args, env_extra=None):

@@ -1,8 +1,8 @@
 import cv2
 import numpy as np
 
-from fasutils.confounds import demosaiced, generator_upsampled, jpeg_blocks
-from fasutils.spectra import find_peaks, luma_chroma
+from fasutils.spectral.confounds import demosaiced, generator_upsampled, jpeg_blocks
+from fasutils.spectral.spectra import find_peaks, luma_chroma
 
 
 def _textured(seed: int = 0) -> np.ndarray:

@@ -1,9 +1,17 @@
 import numpy as np
 import pytest
 
-from fasutils.conventions import (HAIRYMAX_BINARY, INPUT_CONVENTIONS, JOHNRAIVENOLAZO, MINIVISION_V1SE, MINIVISION_V2,
-                                  InputConvention, InputError, fuse_live_probability)
-from fasutils.crops import HAIRYMAX_1_5
+from fasutils.core.errors import DataError
+from fasutils.data.crops import HAIRYMAX_1_5
+from fasutils.data.input_convention import (
+    HAIRYMAX_BINARY,
+    INPUT_CONVENTIONS,
+    JOHNRAIVENOLAZO,
+    MINIVISION_V1SE,
+    MINIVISION_V2,
+    InputConvention,
+    fuse_live_probability,
+)
 
 
 @pytest.fixture
@@ -44,17 +52,17 @@ def test_probabilities_and_the_live_index():
 def test_fusion_averages_the_live_probability_of_the_models():
     a, b = np.array([[0.0, 10.0, 0.0]]), np.array([[0.0, -10.0, 0.0]])
     assert fuse_live_probability([MINIVISION_V2, MINIVISION_V1SE], [a, b])[0] == pytest.approx(0.5, abs=1e-3)
-    with pytest.raises(InputError):
+    with pytest.raises(DataError):
         fuse_live_probability([MINIVISION_V2], [a, b])
 
 
 def test_bad_inputs_name_the_tensor(red_face):
     image, box = red_face
-    with pytest.raises(InputError, match="image 1 must be RGB uint8"):
+    with pytest.raises(DataError, match="image 1 must be RGB uint8"):
         MINIVISION_V2.prepare([image, image.astype(np.float32)], [box, box])
-    with pytest.raises(InputError, match="2 images but 1 face boxes"):
+    with pytest.raises(DataError, match="2 images but 1 face boxes"):
         MINIVISION_V2.prepare([image, image], [box])
-    with pytest.raises(InputError, match=r"shape \(N, 2\)"):
+    with pytest.raises(DataError, match=r"shape \(N, 2\)"):
         HAIRYMAX_BINARY.probabilities(np.zeros((1, 3)))
     with pytest.raises(ValueError, match="must be 'live'"):
         InputConvention("bad", HAIRYMAX_1_5, "rgb", 1.0, ("spoof", "live"), 0)

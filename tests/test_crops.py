@@ -4,8 +4,17 @@ import cv2
 import numpy as np
 import pytest
 
-from fasutils.crops import (CONVENTIONS, HAIRYMAX_1_5, JOHNRAIVENOLAZO_1_5, MINIVISION_2_7, MINIVISION_4_0,
-                            CropConvention, CropError, crop_face, crop_region)
+from fasutils.core.errors import DataError
+from fasutils.data.crops import (
+    CONVENTIONS,
+    HAIRYMAX_1_5,
+    JOHNRAIVENOLAZO_1_5,
+    MINIVISION_2_7,
+    MINIVISION_4_0,
+    CropConvention,
+    crop_face,
+    crop_region,
+)
 
 WIDTH, HEIGHT = 120, 100
 
@@ -127,13 +136,13 @@ def test_interpolation_follows_each_family(coords):
                                           ((130, 10, 20, 20), "outside"), ((-40, 10, 20, 20), "outside")])
 def test_degenerate_boxes_raise_a_crop_error(coords, box, message):
     for convention in CONVENTIONS.values():
-        with pytest.raises(CropError, match=message):
+        with pytest.raises(DataError, match=message):
             crop_face(coords, box, convention)
 
 
 def test_a_square_that_misses_the_image_raises():
     small = dataclasses.replace(HAIRYMAX_1_5, scale=0.1)  # box overlaps the image, its 2-px square does not
-    with pytest.raises(CropError, match="misses"):
+    with pytest.raises(DataError, match="misses"):
         crop_face(np.zeros((100, 120, 3), np.uint8), (115, 10, 20, 20), small)
 
 

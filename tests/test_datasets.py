@@ -8,9 +8,12 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from fasutils.crops import JOHNRAIVENOLAZO_1_5, MINIVISION_2_7
-from fasutils.datasets import (ATTACK_TYPES, MANIFEST_COLUMNS, DatasetError, FaceCropDataset, Record,
-                               read_celeba_spoof, read_folder, read_manifest, write_manifest)
+from fasutils.core.errors import DataError
+from fasutils.data.celeba_spoof import read_celeba_spoof
+from fasutils.data.crops import JOHNRAIVENOLAZO_1_5, MINIVISION_2_7
+from fasutils.data.readers import read_folder, read_manifest, write_manifest
+from fasutils.data.records import ATTACK_TYPES, MANIFEST_COLUMNS, Record
+from fasutils.data.torch_dataset import FaceCropDataset
 
 
 def _image(path: Path, width: int = 64, height: int = 48, *, alpha: bool = False, deep: bool = False,
@@ -103,19 +106,19 @@ def test_folder_reader_without_image_checks_keeps_broken_files(messy_tree):
 
 
 def test_folder_reader_strict_mode_raises_naming_the_file(messy_tree):
-    with pytest.raises(DatasetError, match="deepfake: folder is neither"):
+    with pytest.raises(DataError, match="deepfake: folder is neither"):
         read_folder(messy_tree, strict=True)
     (messy_tree / "deepfake" / "x.jpg").unlink()
     (messy_tree / "deepfake").rmdir()
-    with pytest.raises(DatasetError, match=r"print/corrupt.png: cannot decode image \(39 bytes\): corrupt"):
+    with pytest.raises(DataError, match=r"print/corrupt.png: cannot decode image \(39 bytes\): corrupt"):
         read_folder(messy_tree, strict=True)
 
 
 def test_folder_without_class_folders_or_missing_root_raises(tmp_path):
     _image(tmp_path / "faces" / "a.jpg")
-    with pytest.raises(DatasetError, match="no class folders"):
+    with pytest.raises(DataError, match="no class folders"):
         read_folder(tmp_path)
-    with pytest.raises(DatasetError, match="not found"):
+    with pytest.raises(DataError, match="not found"):
         read_folder(tmp_path / "absent")
 
 
@@ -154,7 +157,7 @@ def test_manifest_round_trips_through_write_manifest(tmp_path):
     copy = write_manifest(first, tmp_path / "copy.csv")
     assert read_manifest(copy, source="manifest").records == first
     (tmp_path / "elsewhere").mkdir()
-    with pytest.raises(DatasetError, match="outside"):
+    with pytest.raises(DataError, match="outside"):
         write_manifest(first, tmp_path / "elsewhere" / "nested.csv")
 
 
@@ -179,14 +182,14 @@ def test_manifest_rows_that_are_refused(tmp_path, row, problem):
     report = read_manifest(manifest)
     assert len(report.records) == 1 and report.skip_counts() == {problem: 1}
     assert report.skipped[0].what.endswith("line 3") or report.skipped[0].what.endswith(".jpg")
-    with pytest.raises(DatasetError):
+    with pytest.raises(DataError):
         read_manifest(manifest, strict=True)
 
 
 def test_manifest_without_required_columns_or_file_raises(tmp_path):
-    with pytest.raises(DatasetError, match="attack_type"):
+    with pytest.raises(DataError, match="attack_type"):
         read_manifest(_manifest(tmp_path, ["images/a.jpg,0"], header="path,is_spoof"))
-    with pytest.raises(DatasetError, match="not found"):
+    with pytest.raises(DataError, match="not found"):
         read_manifest(tmp_path / "absent.csv")
 
 
@@ -294,7 +297,7 @@ def test_celeba_spoof_reports_each_problem(broken_celeba):
 
 @pytest.mark.parametrize("splits, match", [(("train",), "dangling.jpg"), (("test",), "test_label.json")])
 def test_celeba_spoof_strict_mode_raises(broken_celeba, splits, match):
-    with pytest.raises(DatasetError, match=match):
+    with pytest.raises(DataError, match=match):
         read_celeba_spoof(broken_celeba, splits=splits, strict=True)
 
 
@@ -350,7 +353,7 @@ def test_face_crop_dataset_reads_transparent_16_bit_and_grey_images_correctly(tm
 
 def test_face_crop_dataset_needs_face_boxes(tmp_path):
     records = [Record(tmp_path / "a.jpg", False, "live", box=(1, 1, 5, 5)), Record(tmp_path / "b.jpg", True, "print")]
-    with pytest.raises(DatasetError, match="1 of 2 records have no face box.*b.jpg"):
+    with pytest.raises(DataError, match="1 of 2 records have no face box.*b.jpg"):
         FaceCropDataset(records, MINIVISION_2_7)
     with pytest.raises(ValueError, match="target"):
         FaceCropDataset(records[:1], MINIVISION_2_7, target="subject")

@@ -7,7 +7,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from fasutils.paths import project_root
+from fasutils.core.paths import project_root
 
 
 def _canonical(requirement: str) -> str:

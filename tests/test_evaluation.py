@@ -13,13 +13,15 @@ import numpy as np
 import pytest
 from skimage import data as photos
 
-from fasutils import evaluation, paths
-from fasutils.classifiers import Classifier
 from fasutils.cli import build_parser, main
-from fasutils.conventions import MINIVISION_V2
-from fasutils.datasets import Record, write_manifest
-from fasutils.evaluation import EvaluationSettings, headline, read_dataset
-from fasutils.evaluation_report import read_report
+from fasutils.core import paths
+from fasutils.data.input_convention import MINIVISION_V2
+from fasutils.data.readers import write_manifest
+from fasutils.data.records import Record
+from fasutils.evaluation import runner as evaluation
+from fasutils.evaluation.report import read_report
+from fasutils.evaluation.runner import EvaluationSettings, headline, read_dataset
+from fasutils.export.classifiers import Classifier
 
 FACE = (178, 63, 90, 113)  # the astronaut's face in skimage's photo (x, y, w, h), as YuNet finds it
 SIDE = 160  # px, side of every generated image

@@ -14,10 +14,18 @@ import matplotlib
 import numpy as np
 import pytest
 
-from fasutils.datasets import ReadReport, Record, Skipped
-from fasutils.evaluation_report import (REPORT_FORMAT, ModelInfo, Provenance, ReportError, read_report,
-                                        report_figures, write_report)
-from fasutils.pad_metrics import choose_threshold, evaluate_scores, percent
+from fasutils.core.errors import EvaluationError
+from fasutils.data.records import ReadReport, Record, Skipped
+from fasutils.evaluation.figures import report_figures
+from fasutils.evaluation.metrics import choose_threshold, evaluate_scores
+from fasutils.evaluation.rates import percent
+from fasutils.evaluation.report import (
+    REPORT_FORMAT,
+    ModelInfo,
+    Provenance,
+    read_report,
+    write_report,
+)
 
 ENVIRONMENT = (("python", "3.11.9"), ("scikit-learn", "1.9.1"))
 
@@ -41,7 +49,7 @@ def make_reports(separations=(0.4, 0.2), subjects: bool = True, dataset: str = "
 def provenance(reports, **changes) -> Provenance:
     fields = dict(models=tuple(ModelInfo(r.model, f"{i:02d}" * 32, "minivision", f"models/{r.model}.pth")
                                for i, r in enumerate(reports)),
-                  reader="fasutils.datasets.read_manifest", dataset_root="/data/test", records=dict(reports[0].counts),
+                  reader="fasutils.data.readers.read_manifest", dataset_root="/data/test", records=dict(reports[0].counts),
                   skipped={"image truncated": 2}, skipped_examples=(("/data/test/x.jpg", "JPEG ends early"),),
                   command="python -m fasutils evaluate --split test", environment=ENVIRONMENT)
     return Provenance(**{**fields, **changes})
@@ -119,20 +127,20 @@ def test_json_holds_no_nan_and_reads_back(written, tmp_path):
     json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
     assert read_report(files.json)["provenance"]["n_skipped"] == 2
     (tmp_path / "other.json").write_text('{"format": "something else"}')
-    with pytest.raises(ReportError, match="not an evaluation report"):
+    with pytest.raises(EvaluationError, match="not an evaluation report"):
         read_report(tmp_path / "other.json")
-    with pytest.raises(ReportError, match="cannot read the report"):
+    with pytest.raises(EvaluationError, match="cannot read the report"):
         read_report(tmp_path / "missing.json")
 
 
 def test_reports_that_cannot_share_a_page_are_refused(tmp_path):
     reports = make_reports()
     other = [dataclasses.replace(make_reports(separations=(0.3,), dataset="another split")[0], model="other")]
-    with pytest.raises(ReportError, match="same data"):
+    with pytest.raises(EvaluationError, match="same data"):
         write_report([reports[0], *other], provenance([reports[0], *other]), tmp_path)
-    with pytest.raises(ReportError, match="unique"):
+    with pytest.raises(EvaluationError, match="unique"):
         write_report([reports[0], reports[0]], provenance(reports), tmp_path)
-    with pytest.raises(ReportError, match=r"missing \['model-1'\]"):
+    with pytest.raises(EvaluationError, match=r"missing \['model-1'\]"):
         write_report(reports, provenance(reports[:1]), tmp_path)
     assert not list(tmp_path.iterdir())
 
@@ -142,7 +150,7 @@ def test_provenance_from_a_read_report_keeps_counts_reasons_and_versions(tmp_pat
                       [Skipped("b.txt", "not an image file", "not an image file (suffix .txt)")])
     reports = make_reports(separations=(0.3,), subjects=False)
     source = Provenance.from_read_report(read, models=[ModelInfo("model-0", "ab" * 32, "hairymax")],
-                                         reader="fasutils.datasets.read_manifest", command="make evaluate")
+                                         reader="fasutils.data.readers.read_manifest", command="make evaluate")
     assert source.records == {"live": 1} and source.skipped == {"not an image file": 1}
     assert source.skipped_examples == (("b.txt", "not an image file (suffix .txt)"),)
     assert dict(source.environment)["scikit-learn"] != "not installed"

@@ -1,15 +1,24 @@
 import numpy as np
 import pytest
-
-from fasutils import assets
-from fasutils.face_boxes import (PAD_VALUE, Detections, Letterbox, YoloV7Lite, box_iou, decode, letterbox,
-                                 match_faces, nms, postprocess, to_input)
-from fasutils.face_detection import Face
-from fasutils.images import read_image
-from fasutils.ncnn_format import run_ncnn
-from fasutils.yolov7_lite import CONFIGS, published_files
-
 from conftest import from_reference
+
+from fasutils.core import assets
+from fasutils.core.images import read_image
+from fasutils.data.faces import Face
+from fasutils.detection.boxes import (
+    PAD_VALUE,
+    Detections,
+    Letterbox,
+    box_iou,
+    letterbox,
+    match_faces,
+    nms,
+    to_input,
+)
+from fasutils.detection.decoding import decode, postprocess
+from fasutils.detection.detectors import YoloV7Lite
+from fasutils.detection.yolov7 import CONFIGS, published_files
+from fasutils.export.ncnn_format import run_ncnn
 
 CONFIG = CONFIGS["lite-e-0.5"]
 # Parity with ncnn. Both sides run the same fp16-rounded weights in fp32 (run_ncnn turns ncnn's fp16 options off;

@@ -1,17 +1,17 @@
 import numpy as np
 import pytest
-
-from fasutils import assets
-from fasutils.face_detection import DetectorLoadError, NoFaceFound, YuNet
-from fasutils.images import read_image
-
 from conftest import from_reference
+
+from fasutils.core import assets
+from fasutils.core.errors import DetectionError
+from fasutils.core.images import read_image
+from fasutils.detection.yunet import YuNet
 
 
 def test_a_file_that_is_not_a_model_is_refused_by_name(tmp_path):
     bogus = tmp_path / "detector.onnx"
     bogus.write_bytes(b"not an onnx graph")
-    with pytest.raises(DetectorLoadError, match="detector.onnx"):
+    with pytest.raises(DetectionError, match="detector.onnx"):
         YuNet(bogus)
 
 
@@ -39,14 +39,14 @@ def test_group_photo_gives_six_faces_best_first(yunet):
 
 @pytest.mark.reference
 def test_no_face_is_a_clear_error_and_bad_arrays_are_refused(yunet):
-    with pytest.raises(NoFaceFound, match="grey.png"):
+    with pytest.raises(DetectionError, match="grey.png"):
         yunet.detect_largest(np.full((200, 200, 3), 128, np.uint8), source="grey.png")
     with pytest.raises(ValueError, match="RGB uint8"):
         yunet.detect(np.zeros((50, 50), np.uint8))
 
 
 def test_face_points_are_the_landmarks_then_the_box_corners_clockwise():
-    from fasutils.face_detection import Face, face_points
+    from fasutils.data.faces import Face, face_points
 
     landmarks = np.arange(10, dtype=np.float32).reshape(5, 2)
     points = Face((10, 20, 30, 40), landmarks, 0.9).points

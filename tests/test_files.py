@@ -2,7 +2,7 @@
 
 import pytest
 
-from fasutils.files import atomic_output, atomic_write, atomic_write_text
+from fasutils.core.files import atomic_output, atomic_write, atomic_write_text
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fasutils import fourier_target as ft
-from fasutils.errors import FasError
+from fasutils.core.errors import FasError
+from fasutils.spectral import fourier as ft
 
 
 def dft_matrix(n):
@@ -96,7 +96,7 @@ def test_gray_conversions_follow_the_channel_order():
 ])
 def test_bad_inputs_are_refused_with_a_fix(image, kwargs, message):
     for function in (ft.fourier_target, ft.fourier_target_area):
-        with pytest.raises(ft.FourierTargetInputError, match=message):
+        with pytest.raises(ft.SpectralError, match=message):
             function(image, **kwargs)
     with pytest.raises(FasError, match="input_hw"):
         ft.fourier_target_size((80, -1))

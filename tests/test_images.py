@@ -5,7 +5,12 @@ import cv2
 import numpy as np
 import pytest
 
-from fasutils.images import ALPHA_BACKGROUND, ImageReadError, check_image, read_image
+from fasutils.core.images import (
+    ALPHA_BACKGROUND,
+    ImageReadError,
+    check_image,
+    read_image,
+)
 
 
 @pytest.fixture

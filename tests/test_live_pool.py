@@ -3,8 +3,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from fasutils import live_pool
-from fasutils.face_detection import Face
+from fasutils.data import live_pool
+from fasutils.data.faces import Face
 
 
 def test_splits_are_stable_and_follow_the_fractions():

@@ -5,8 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from fasutils import minifasnet as mf
-from fasutils.errors import FasError
+from fasutils.core import errors
+from fasutils.core.errors import FasError
+from fasutils.models import architecture as mf
+from fasutils.models import summaries
 
 # minivision's keep_dict, as published (field-facts §1.3)
 PUBLISHED_KEEP = {
@@ -37,9 +39,9 @@ def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
 ])
 def test_classifier_parameter_counts_are_the_published_ones(variant, size, classes, params):
     net = mf.minifasnet(variant, size, classes)
-    assert mf.count_parameters(net.model) == params
-    assert mf.count_parameters(net.FTGenerator) == 222_339
-    assert mf.count_parameters(net) == params + 222_339
+    assert summaries.count_parameters(net.model) == params
+    assert summaries.count_parameters(net.FTGenerator) == 222_339
+    assert summaries.count_parameters(net) == params + 222_339
 
 
 @pytest.mark.parametrize("widths", ["1.8M", "1.8M_"])
@@ -53,18 +55,18 @@ def test_the_expansion_table_rebuilds_the_published_keep_lists(widths):
     ("V1", (128, 128), 104.5), ("V2", (128, 128), 104.1), ("V2SE", (128, 128), 104.2),
 ])
 def test_macs_match_the_measured_ones(variant, size, macs_millions):
-    assert mf.count_macs(mf.minifasnet(variant, size), size) / 1e6 == pytest.approx(macs_millions, abs=0.05)
+    assert summaries.count_macs(mf.minifasnet(variant, size), size) / 1e6 == pytest.approx(macs_millions, abs=0.05)
 
 
 def test_count_macs_does_not_change_the_training_mode():
     net = mf.minifasnet("V2", (80, 80)).train()
-    mf.count_macs(net, (80, 80))
+    summaries.count_macs(net, (80, 80))
     assert net.training
 
 
 def test_count_macs_refuses_a_size_the_model_was_not_built_for():
-    with pytest.raises(mf.ModelConfigError, match="built for 80x80"):
-        mf.count_macs(mf.minifasnet("V2", (80, 80)), (128, 128))
+    with pytest.raises(errors.ModelError, match="built for 80x80"):
+        summaries.count_macs(mf.minifasnet("V2", (80, 80)), (128, 128))
 
 
 @pytest.mark.parametrize("size, fourier_hw", [((80, 80), (10, 10)), ((128, 128), (16, 16)), ((80, 60), (10, 8))])
@@ -153,13 +155,13 @@ def test_config_defaults_and_validation():
     assert mf.minifasnet("V2SE", [128, 128]).config.input_size == (128, 128)
     for bad in ({"variant": "V3"}, {"input_size": (80,)}, {"input_size": (80, 0)}, {"num_classes": 0},
                 {"dropout": 1.0}, {"embedding_size": True}):
-        with pytest.raises(mf.ModelConfigError):
+        with pytest.raises(errors.ModelError):
             mf.MiniFASNetConfig(**bad)
 
 
 def test_layer_table_adds_up_to_the_totals():
     net = mf.minifasnet("V2SE", (128, 128), 2)
-    rows = mf.layer_table(net, (128, 128))
+    rows = summaries.layer_table(net, (128, 128))
     names = [row.name for row in rows]
     assert names[:3] == ["conv1", "conv2_dw", "conv_23"] and names[-2:] == ["prob", "FTGenerator"]
     by_name = {row.name: row for row in rows}
@@ -167,8 +169,8 @@ def test_layer_table_adds_up_to_the_totals():
     assert by_name["FTGenerator"].output_shape == (1, 16, 16) and by_name["FTGenerator"].params == 222_339
     classifier = rows[:-1]
     assert sum(row.params for row in classifier) == 473_632
-    assert sum(row.macs for row in classifier) == mf.count_macs(net, (128, 128))
-    assert [row.name for row in mf.layer_table(net.model, (128, 128))] == names[:-1]
+    assert sum(row.macs for row in classifier) == summaries.count_macs(net, (128, 128))
+    assert [row.name for row in summaries.layer_table(net.model, (128, 128))] == names[:-1]
 
 
 def test_onnx_export_with_a_dynamic_batch(tmp_path):
@@ -189,7 +191,7 @@ def test_onnx_export_with_a_dynamic_batch(tmp_path):
 
 def test_se_gates_reports_each_se_module_and_leaves_no_hooks():
     net = mf.minifasnet("V2SE", (80, 80), 3).eval()
-    gates = mf.se_gates(net, torch.rand(2, 3, 80, 80))
+    gates = summaries.se_gates(net, torch.rand(2, 3, 80, 80))
     assert {name.split(".")[1] for name in gates} == {"conv_3", "conv_4", "conv_5"}
     assert [tuple(g.shape) for g in gates.values()] == [(2, 64), (2, 128), (2, 128)]
     assert all(((g > 0) & (g < 1)).all() for g in gates.values())
@@ -202,6 +204,6 @@ def test_bad_input_tensors_are_refused_by_name():
                           (torch.zeros(1, 3, 80, 80, dtype=torch.uint8), "torch.uint8"),
                           (torch.rand(3, 80, 80), "shape (3, 80, 80)"),
                           (torch.rand(1, 3, 128, 128), "size (128, 128) does not fit")):
-        with pytest.raises(mf.ModelInputError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(errors.ModelError, match=expected.replace("(", r"\(").replace(")", r"\)")):
             net(bad)
     assert net(torch.rand(2, 3, 80, 76)).shape == (2, 3)  # same final kernel: accepted

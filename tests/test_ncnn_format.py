@@ -3,9 +3,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from fasutils.face_detection import DetectorLoadError
-from fasutils.ncnn_format import FP16_TAG, NcnnFormatError, read_ncnn, read_param
-from fasutils.yolov7_lite import published_files
+from fasutils.core.errors import DetectionError
+from fasutils.detection.yolov7 import published_files
+from fasutils.export.ncnn_format import FP16_TAG, read_ncnn, read_param
 
 PARAM = """7767517
 4 4
@@ -55,20 +55,20 @@ def test_weights_are_read_in_layer_order_with_the_storage_flag(tmp_path, flag, d
     (0, b"\0" * 8, r"8 bytes left after the weights of the last layer: it does not belong to tiny.param"),
 ])
 def test_a_bin_that_does_not_fit_the_param_names_the_layer(tmp_path, cut, extra, message):
-    with pytest.raises(NcnnFormatError, match=message):
+    with pytest.raises(DetectionError, match=message):
         read_ncnn(*write_pair(tmp_path, cut=cut, extra=extra))
 
 
 def test_unsupported_storage_unknown_layers_and_non_param_files_are_refused(tmp_path):
     param, bin_file = write_pair(tmp_path, flag=0x000D4B38)  # int8
-    with pytest.raises(NcnnFormatError, match=r"weight of layer conv has storage flag 0x000d4b38"):
+    with pytest.raises(DetectionError, match=r"weight of layer conv has storage flag 0x000d4b38"):
         read_ncnn(param, bin_file)
     param, bin_file = write_pair(tmp_path)
     param.write_text(PARAM.replace("Crop             crop", "Lstm             lstm"))
-    with pytest.raises(NcnnFormatError, match="layer lstm has type Lstm"):
+    with pytest.raises(DetectionError, match="layer lstm has type Lstm"):
         read_ncnn(param, bin_file)
     param.write_text("{}")
-    with pytest.raises(DetectorLoadError, match="tiny.param is not an ncnn .param"):  # the detectors' error type
+    with pytest.raises(DetectionError, match="tiny.param is not an ncnn .param"):  # the detectors' error type
         read_param(param)
 
 
@@ -90,5 +90,5 @@ def test_a_truncated_shipped_bin_names_the_layer(reference_dir, tmp_path):
     param, bin_file = published_files()
     short = tmp_path / "lite-e.bin"
     short.write_bytes(bin_file.read_bytes()[:600_000])
-    with pytest.raises(NcnnFormatError, match=r"lite-e.bin ends inside the \w+ of layer \w+ \(\w+\)"):
+    with pytest.raises(DetectionError, match=r"lite-e.bin ends inside the \w+ of layer \w+ \(\w+\)"):
         read_ncnn(param, short)

@@ -3,11 +3,11 @@ import sys
 
 import nbformat
 import pytest
-
-from fasutils.notebook_conventions import NotebookConventionError, check_notebook, require_conventions
-from fasutils.notebook_runner import suite_notebooks
-
 from conftest import PARAMETERS
+
+from fasutils.core.errors import NotebookError
+from fasutils.tooling.notebook_rules import check_notebook, require_conventions
+from fasutils.tooling.notebook_runner import suite_notebooks
 
 SUITE = suite_notebooks()
 
@@ -71,7 +71,7 @@ def test_unreadable_notebook_is_reported(tmp_path):
 def test_require_conventions_lists_every_problem_with_its_file(make_notebook):
     good, bad = make_notebook(), make_notebook(name="98_bad.ipynb", parameters=None)
     require_conventions([good])
-    with pytest.raises(NotebookConventionError) as raised:
+    with pytest.raises(NotebookError) as raised:
         require_conventions([good, bad])
     assert "98_bad.ipynb: no cell tagged 'parameters'" in str(raised.value)
     assert "99_test_notebook" not in str(raised.value)

@@ -3,8 +3,12 @@
 import nbformat
 import pytest
 
-from fasutils.notebook_conventions import NotebookConventionError
-from fasutils.notebook_runner import execute_notebooks, notebook_title, write_index
+from fasutils.core.errors import NotebookError
+from fasutils.tooling.notebook_runner import (
+    execute_notebooks,
+    notebook_title,
+    write_index,
+)
 
 pytestmark = pytest.mark.kernel
 
@@ -41,7 +45,7 @@ def test_full_mode_passes_quick_false(make_notebook, tmp_path):
 
 def test_nothing_runs_when_a_notebook_breaks_the_conventions(make_notebook, tmp_path):
     good, bad = make_notebook(name="01_good.ipynb"), make_notebook(name="02_bad.ipynb", parameters=None)
-    with pytest.raises(NotebookConventionError, match="02_bad.ipynb"):
+    with pytest.raises(NotebookError, match="02_bad.ipynb"):
         execute_notebooks([good, bad], tmp_path / "out", quick=True)
     assert not (tmp_path / "out" / "01_good.ipynb").exists()
 

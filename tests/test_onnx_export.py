@@ -5,11 +5,21 @@ import pytest
 import torch
 from torch import nn
 
-from fasutils.conventions import HAIRYMAX_BINARY, MINIVISION_V2, InputConvention
-from fasutils.crops import MINIVISION_2_7
-from fasutils.minifasnet import minifasnet
-from fasutils.onnx_export import (OnnxModelError, UntrainedModelError, export_onnx, onnx_parity, read_convention,
-                                  with_fast_prelu)
+from fasutils.core.errors import ExportError
+from fasutils.data.crops import MINIVISION_2_7
+from fasutils.data.input_convention import (
+    HAIRYMAX_BINARY,
+    MINIVISION_V2,
+    InputConvention,
+)
+from fasutils.export.onnx_export import (
+    UntrainedModelError,
+    export_onnx,
+    onnx_parity,
+    read_convention,
+    with_fast_prelu,
+)
+from fasutils.models.architecture import minifasnet
 
 OURS = InputConvention("suite MiniFASNetV2SE 80 (test)", MINIVISION_2_7, "rgb", 1 / 255, ("live", "spoof"), 0)
 
@@ -69,13 +79,13 @@ def test_an_untrained_model_is_refused_unless_allowed(tmp_path):
 
 def test_a_convention_of_another_input_size_is_refused(tmp_path):
     wrong = dataclasses.replace(OURS, crop=dataclasses.replace(MINIVISION_2_7, size=(128, 128)))
-    with pytest.raises(OnnxModelError, match="does not take .* input of 128x128"):
+    with pytest.raises(ExportError, match="does not take .* input of 128x128"):
         export_onnx(trained_like(), tmp_path / "bad.onnx", wrong)
 
 
 def test_a_stored_convention_that_contradicts_the_requested_one_is_named(exported):
     other = dataclasses.replace(OURS, color_order="bgr", scale=1.0)
-    with pytest.raises(OnnxModelError, match="color_order 'rgb' \\(expected 'bgr'\\); scale"):
+    with pytest.raises(ExportError, match="color_order 'rgb' \\(expected 'bgr'\\); scale"):
         read_convention(exported[1], expected=other)
     assert read_convention(exported[1], expected=OURS) == OURS
 
@@ -93,7 +103,7 @@ def test_the_convention_round_trips_through_the_metadata(exported):
 
 
 def test_a_convention_that_contradicts_the_model_is_refused(tmp_path):
-    with pytest.raises(OnnxModelError, match="3 classes"):
+    with pytest.raises(ExportError, match="3 classes"):
         export_onnx(trained_like("V2"), tmp_path / "bad.onnx", MINIVISION_V2)
     assert not (tmp_path / "bad.onnx").exists()
 
@@ -101,24 +111,24 @@ def test_a_convention_that_contradicts_the_model_is_refused(tmp_path):
 def test_non_onnx_and_foreign_files_are_named(tmp_path):
     bogus = tmp_path / "model.onnx"
     bogus.write_bytes(b"definitely not protobuf")
-    with pytest.raises(OnnxModelError, match="is not an ONNX model"):
+    with pytest.raises(ExportError, match="is not an ONNX model"):
         read_convention(bogus)
-    with pytest.raises(OnnxModelError, match="no such ONNX file"):
+    with pytest.raises(ExportError, match="no such ONNX file"):
         read_convention(tmp_path / "missing.onnx")
 
 
 @pytest.mark.reference
 def test_published_onnx_files_carry_no_convention(reference_dir):
-    from fasutils import assets
+    from fasutils.core import assets
 
-    with pytest.raises(OnnxModelError, match="carries no FAS Lab input convention"):
+    with pytest.raises(ExportError, match="carries no FAS Lab input convention"):
         read_convention(assets.path("hairymax/bin-1.5-128.onnx"))
-    assert HAIRYMAX_BINARY.color_order == "rgb"  # its convention lives in fasutils.conventions instead
+    assert HAIRYMAX_BINARY.color_order == "rgb"  # its convention lives in fasutils.data.input_convention instead
 
 
 @pytest.mark.reference
 def test_published_weights_export_through_our_code(reference_dir, tmp_path):
-    from fasutils import published_models as pm
+    from fasutils.models import published as pm
 
     net = pm.load("hairymax bin 1.5").model
     path = export_onnx(net, tmp_path / "hairymax.onnx", HAIRYMAX_BINARY)

@@ -10,10 +10,11 @@ import pytest
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from fasutils.datasets import ATTACK_TYPES
-from fasutils.errors import FasError
-from fasutils.pad_metrics import (MetricError, ScoreSet, Threshold, choose_threshold, draw_det, evaluate_scores,
-                                  percent)
+from fasutils.core.errors import EvaluationError, FasError
+from fasutils.data.records import ATTACK_TYPES
+from fasutils.evaluation.figures import draw_det
+from fasutils.evaluation.metrics import ScoreSet, choose_threshold, evaluate_scores
+from fasutils.evaluation.rates import Threshold, percent
 
 
 def scored(**groups: list[float]) -> ScoreSet:
@@ -219,27 +220,27 @@ def test_report_dict_is_json_with_none_and_reasons_instead_of_nan():
     ([[0.1, 0.9], [0.8, 0.2]], ["live", "print"], r"1-D\), not shape \(2, 2\)"),
 ])
 def test_bad_input_raises_a_metric_error_naming_the_problem(scores, types, message):
-    with pytest.raises(MetricError, match=message) as raised:
+    with pytest.raises(EvaluationError, match=message) as raised:
         ScoreSet.of(scores, types)
     assert isinstance(raised.value, FasError) and isinstance(raised.value, ValueError)
 
 
 def test_subject_ids_must_match_and_be_complete():
-    with pytest.raises(MetricError, match="2 scores but 3 subject ids"):
+    with pytest.raises(EvaluationError, match="2 scores but 3 subject ids"):
         ScoreSet.of([0.9, 0.1], ["live", "print"], ["a", "b", "c"])
-    with pytest.raises(MetricError, match=r"1 samples have no subject id \(the first at index 1\)"):
+    with pytest.raises(EvaluationError, match=r"1 samples have no subject id \(the first at index 1\)"):
         ScoreSet.of([0.9, 0.1], ["live", "print"], ["a", None])
 
 
 def test_a_hard_threshold_below_the_resolution_raises():
     data = scored(live=[0.9, 0.8], print=hundredths(1, 50))
-    with pytest.raises(MetricError, match=r"FPR <= 0.10% cannot be measured with 50 attack samples.*at least 1000"):
+    with pytest.raises(EvaluationError, match=r"FPR <= 0.10% cannot be measured with 50 attack samples.*at least 1000"):
         data.threshold("fpr", 1e-3)
-    with pytest.raises(MetricError, match=r"APCER <= 1.00% cannot be measured with 50 print samples"):
+    with pytest.raises(EvaluationError, match=r"APCER <= 1.00% cannot be measured with 50 print samples"):
         choose_threshold(data.scores, ["live"] * 2 + ["print"] * 50, rule="apcer", target=0.01)
-    with pytest.raises(MetricError, match="unknown threshold rule 'hter'; choose one of apcer, fpr, eer"):
+    with pytest.raises(EvaluationError, match="unknown threshold rule 'hter'; choose one of apcer, fpr, eer"):
         data.threshold("hter")
-    with pytest.raises(MetricError, match="between 0 and 1"):
+    with pytest.raises(EvaluationError, match="between 0 and 1"):
         data.tpr_at_fpr((1.5,))
 
 

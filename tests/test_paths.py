@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from fasutils import paths
+from fasutils.core import paths
 
 
 @pytest.fixture(autouse=True)
@@ -11,9 +11,10 @@ def _clean_env(monkeypatch):
         monkeypatch.delenv(variable, raising=False)
 
 
-def test_project_root_is_the_checkout():
+def test_project_root_is_the_checkout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # found from the package's own location, not from where Python was started
     assert (paths.project_root() / "pyproject.toml").is_file()
-    assert (paths.project_root() / "fasutils" / "paths.py").is_file()
+    assert (paths.project_root() / "fasutils" / "core" / "paths.py").is_file()
 
 
 def test_reference_dir_defaults_beside_the_checkout():
@@ -37,7 +38,7 @@ def test_cache_and_build_dirs_are_created_where_configured(monkeypatch, tmp_path
 
 def test_missing_reference_dir_names_the_folder_and_the_remedy(monkeypatch, tmp_path):
     monkeypatch.setenv(paths.ENV_REFERENCE_DIR, str(tmp_path / "nowhere"))
-    with pytest.raises(paths.ReferenceDirMissing) as raised:
+    with pytest.raises(paths.AssetMissing) as raised:
         paths.require_reference_dir()
     message = str(raised.value)
     assert str(tmp_path / "nowhere") in message and paths.ENV_REFERENCE_DIR in message

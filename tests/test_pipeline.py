@@ -7,15 +7,23 @@ import cv2
 import numpy as np
 import pytest
 
-from fasutils import assets
-from fasutils import published_models as pm
-from fasutils.classifiers import Classifier, ClassifierError
 from fasutils.cli import main
-from fasutils.conventions import JOHNRAIVENOLAZO
-from fasutils.face_detection import Face
-from fasutils.images import ImageReadError, read_image
-from fasutils.pipeline import (CSV_COLUMNS, FACE_RGB, LIVE_RGB, SPOOF_RGB, FaceRecord, Pipeline, PipelineInputError,
-                               PipelineSettingsError, draw_faces, draw_records)
+from fasutils.core import assets
+from fasutils.core.errors import DetectionError, InputFileError, ModelError
+from fasutils.core.images import ImageReadError, read_image
+from fasutils.data.faces import Face
+from fasutils.data.input_convention import JOHNRAIVENOLAZO
+from fasutils.detection.drawing import (
+    FACE_RGB,
+    LIVE_RGB,
+    SPOOF_RGB,
+    draw_faces,
+    draw_records,
+)
+from fasutils.detection.pipeline import Pipeline
+from fasutils.detection.results import CSV_COLUMNS, FaceRecord
+from fasutils.export.classifiers import Classifier
+from fasutils.models import published as pm
 
 LANDMARKS = np.array([[40, 40], [60, 40], [50, 50], [42, 60], [58, 60]], np.float32)
 LIVE_SAMPLE = "minivision/sample-live-T1"
@@ -74,9 +82,9 @@ def test_a_text_file_named_jpg_or_mp4_is_refused_naming_it(tmp_path):
     assert caught.value.problem == "corrupt"
     clip = tmp_path / "clip.mp4"
     clip.write_text("not a video")
-    with pytest.raises(PipelineInputError, match="cannot open the video.*clip.mp4"):
+    with pytest.raises(InputFileError, match="cannot open the video.*clip.mp4"):
         stub_pipeline().run(clip, tmp_path / "out")
-    with pytest.raises(PipelineInputError, match="no such file or folder.*absent"):
+    with pytest.raises(InputFileError, match="no such file or folder.*absent"):
         stub_pipeline().run(tmp_path / "absent", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -124,13 +132,13 @@ def test_drawings_colour_the_box_by_decision_and_leave_the_picture_untouched(tmp
 
 
 def test_settings_and_names_are_checked():
-    with pytest.raises(PipelineSettingsError, match="threshold"):
+    with pytest.raises(DetectionError, match="threshold"):
         stub_pipeline(threshold=1.5)
-    with pytest.raises(PipelineSettingsError, match="every"):
+    with pytest.raises(DetectionError, match="every"):
         stub_pipeline().run(".", "out", every=0)
-    with pytest.raises(ClassifierError, match="'minivision' is not a classifier"):
+    with pytest.raises(ModelError, match="'minivision' is not a classifier"):
         Pipeline.load(["minivision"])
-    with pytest.raises(PipelineSettingsError, match="unknown detector 'retinaface'"):
+    with pytest.raises(DetectionError, match="unknown detector 'retinaface'"):
         Pipeline.load(detector="retinaface")
 
 
@@ -164,9 +172,9 @@ def test_a_video_gives_records_per_analysed_frame(reference_dir, tmp_path):
 
 @pytest.mark.reference
 def test_an_exported_onnx_classifier_runs_with_its_own_convention(reference_dir, tmp_path):
-    from fasutils.onnx_export import export_onnx
-    from fasutils.paths import shipped_model
-    from fasutils.training import load_for_inference
+    from fasutils.core.paths import shipped_model
+    from fasutils.export.onnx_export import export_onnx
+    from fasutils.training.checkpoints import load_for_inference
 
     model, convention = load_for_inference(shipped_model())
     onnx_file = export_onnx(model, tmp_path / "shipped.onnx", convention)

@@ -5,7 +5,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from fasutils.plots import image_grid  # noqa: E402
+from fasutils.core.figures import image_grid
 
 
 def test_grid_has_one_titled_panel_per_image_and_a_fixed_size():
@@ -21,7 +21,7 @@ def test_titles_must_match_images():
 
 
 def test_training_curves_plot_every_recorded_series():
-    from fasutils.plots import training_curves
+    from fasutils.training.curves import training_curves
 
     history = [{"epoch": e, "train_cls_loss": 1 / e, "train_ft_loss": 0.1 / e, "val_loss": 1.2 / e,
                 "train_acc": 0.5 + e / 10, "val_acc": 0.5 + e / 20, "val_auc": 0.6 + e / 20} for e in (1, 2, 3)]
@@ -32,7 +32,7 @@ def test_training_curves_plot_every_recorded_series():
 
 
 def test_score_agreement_marks_exactly_the_changed_decisions():
-    from fasutils.plots import score_agreement
+    from fasutils.evaluation.figures import score_agreement
 
     reference = np.array([0.1, 0.4, 0.6, 0.9])
     figure = score_agreement(reference, {"INT8": np.array([0.1, 0.6, 0.4, 0.9]), "same": reference}, 0.5)
@@ -44,7 +44,7 @@ def test_score_agreement_marks_exactly_the_changed_decisions():
 def test_operator_times_stack_every_operator_into_the_total():
     import pandas as pd
 
-    from fasutils.plots import operator_times
+    from fasutils.benchmark.figures import operator_times
 
     profiles = {"a": pd.DataFrame({"ms per run": [2.0, 1.0, 0.5]}, index=["Conv", "PRelu", "Add"]),
                 "b": pd.DataFrame({"ms per run": [1.5, 0.25]}, index=["Conv", "Mul"])}

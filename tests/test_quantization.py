@@ -4,11 +4,19 @@ import numpy as np
 import pytest
 from skimage import data
 
-from fasutils.onnx_export import OnnxModelError, export_onnx, read_convention, run_onnx
-from fasutils.paths import shipped_model
-from fasutils.quantization import (RECIPES, CalibrationError, accuracy_table, calibration_inputs, op_histogram,
-                                   quantize, recipe_table)
-from fasutils.training import load_for_inference
+from fasutils.core.errors import ExportError
+from fasutils.core.paths import shipped_model
+from fasutils.evaluation.comparison import accuracy_table
+from fasutils.export.onnx_export import export_onnx, read_convention
+from fasutils.export.quantization import (
+    RECIPES,
+    calibration_inputs,
+    op_histogram,
+    quantize,
+    recipe_table,
+)
+from fasutils.export.sessions import run_onnx
+from fasutils.training.checkpoints import load_for_inference
 
 
 def photo_crops(convention, count: int, seed: int) -> np.ndarray:
@@ -64,15 +72,15 @@ def test_static_quantization_is_reproducible(exported, quantized, tmp_path):
 
 def test_bad_calibration_data_is_refused_with_the_expected_shape(exported, tmp_path):
     fp32, _, calibration, _ = exported
-    with pytest.raises(CalibrationError, match=r"must be float \(N, 3, 80, 80\), not float32 \(48, 3, 64, 64\)"):
+    with pytest.raises(ExportError, match=r"must be float \(N, 3, 80, 80\), not float32 \(48, 3, 64, 64\)"):
         quantize(fp32, tmp_path / "q.onnx", "static-qdq", calibration[:, :, :64, :64])
-    with pytest.raises(CalibrationError, match="not uint8"):
+    with pytest.raises(ExportError, match="not uint8"):
         quantize(fp32, tmp_path / "q.onnx", "static-qdq", (calibration * 255).astype(np.uint8))
-    with pytest.raises(CalibrationError, match="at least 8"):
+    with pytest.raises(ExportError, match="at least 8"):
         quantize(fp32, tmp_path / "q.onnx", "static-qdq", calibration[:3])
-    with pytest.raises(CalibrationError, match="needs calibration inputs"):
+    with pytest.raises(ExportError, match="needs calibration inputs"):
         quantize(fp32, tmp_path / "q.onnx", "static-qoperator")
-    with pytest.raises(CalibrationError, match="no records"):
+    with pytest.raises(ExportError, match="no records"):
         calibration_inputs([], exported[1])
     assert not (tmp_path / "q.onnx").exists()
 
@@ -80,7 +88,7 @@ def test_bad_calibration_data_is_refused_with_the_expected_shape(exported, tmp_p
 def test_a_file_that_is_not_onnx_is_named(tmp_path):
     bogus = tmp_path / "weights.onnx"
     bogus.write_text("not a model")
-    with pytest.raises(OnnxModelError, match="weights.onnx is not an ONNX model"):
+    with pytest.raises(ExportError, match="weights.onnx is not an ONNX model"):
         quantize(bogus, tmp_path / "q.onnx", "dynamic")
 
 

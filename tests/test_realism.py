@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
-
-from fasutils import assets
-from fasutils.images import read_image
-from fasutils.realism import JUDGES, class_probabilities, spoof_probability
-
 from conftest import SAMPLE_BOXES as SAMPLES
+
+from fasutils.core import assets
+from fasutils.core.images import read_image
+from fasutils.evaluation.realism import JUDGES, class_probabilities, spoof_probability
 
 
 @pytest.mark.reference
@@ -32,14 +31,14 @@ def test_wrong_colour_order_changes_the_verdict(reference_dir):
 
 @pytest.mark.reference
 def test_realism_table_counts_the_share_judged_spoof_per_attack_type(reference_dir):
-    from fasutils.datasets import Record
-    from fasutils.realism import realism_table, score_records
+    from fasutils.data.records import Record
+    from fasutils.evaluation.realism import judge_records, realism_table
 
     kinds = {"minivision/sample-live-T1": "live", "minivision/sample-print-F1": "print",
              "minivision/sample-replay-F2": "replay"}
     records = [Record(path=assets.path(name), is_spoof=kind != "live", attack_type=kind, box=SAMPLES[name])
                for name, kind in kinds.items()]
-    scores = score_records(records, progress=False)
+    scores = judge_records(records, progress=False)
     assert list(scores["attack_type"]) == ["live", "print", "replay"]
     table = realism_table(scores)
     assert table.loc["live"].drop("images").max() == 0.0 and table.loc["print"].drop("images").min() == 1.0

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from fasutils import runtime
+from fasutils.core import settings as runtime
 
 
 @pytest.mark.parametrize("value, quick", [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("no", False)])

@@ -3,14 +3,14 @@
 import json
 
 import pytest
-
-from fasutils import assets
-from fasutils.datasets import Record
-from fasutils.paths import shipped_model
-from fasutils.training import TrainConfig, predict_spoof
-from fasutils.weights import load_minifasnet
-
 from conftest import SAMPLE_BOXES
+
+from fasutils.core import assets
+from fasutils.core.paths import shipped_model
+from fasutils.data.records import Record
+from fasutils.models.weights import load_minifasnet
+from fasutils.training.config import TrainConfig
+from fasutils.training.loop import predict_spoof
 
 SHIPPED = shipped_model()
 

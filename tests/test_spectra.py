@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from fasutils import spectra
-from fasutils.errors import FasError
-from fasutils.spoof_simulation import SCREEN_ANGLES_DEG, am_screen
+from fasutils.core.errors import FasError
+from fasutils.simulation.halftone import SCREEN_ANGLES_DEG, am_screen
+from fasutils.spectral import spectra
 
 
 def grating(shape, frequency, angle_deg, amplitude=60.0):
@@ -148,7 +148,7 @@ def test_luma_chroma_follows_bt601():
 def test_bad_channels_are_refused_with_a_fix(channel, message):
     for function in (spectra.log_spectrum, spectra.radial_profile, spectra.high_frequency_ratio,
                      spectra.find_peaks, spectra.peak_score):
-        with pytest.raises(spectra.SpectrumInputError, match=message):
+        with pytest.raises(spectra.SpectralError, match=message):
             function(channel)
 
 

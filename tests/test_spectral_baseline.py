@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from fasutils.spectral_baseline import fit_baseline, radial_features
+from fasutils.spectral.baseline import fit_baseline, radial_features
 
 
 def _image(seed: int, blurred: bool) -> np.ndarray:

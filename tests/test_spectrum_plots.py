@@ -4,7 +4,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from fasutils.spectrum_plots import maps_figure, radial_figure, spectra_figure  # noqa: E402
+from fasutils.spectral.figures import maps_figure, radial_figure, spectra_figure
 
 
 def test_spectra_figure_has_four_labelled_panels_per_image():

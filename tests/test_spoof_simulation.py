@@ -4,16 +4,18 @@ import cv2
 import numpy as np
 import pytest
 
-from fasutils import spoof_simulation as sim
-from fasutils.camera_model import CameraConfig, capture, srgb_to_linear
-from fasutils.errors import FasError
+from fasutils.core import errors
+from fasutils.core.errors import FasError
+from fasutils.simulation import attacks as sim
+from fasutils.simulation import configs, display, halftone
+from fasutils.simulation.camera import CameraConfig, capture, srgb_to_linear
 
 MILD_CAMERA = CameraConfig(exposure=(1, 1), white_balance=(1, 1), psf_sigma_px=(0.4, 0.4), motion_probability=0.0,
                            shot_noise=(1e-4, 1e-4), read_noise=(0.001, 0.001), jpeg_quality=(95, 95))
 IDEAL_CAMERA = CameraConfig(exposure=(1, 1), white_balance=(1, 1), psf_sigma_px=(0.25, 0.25), motion_probability=0.0,
                             shot_noise=(0, 0), read_noise=(0, 0), demosaic=("bilinear",), jpeg_quality=None)
 # A frontal, evenly lit medium with the face at its original size: derived periods are then exact in the output.
-FRONTAL = sim.SceneConfig(face_scale=(1, 1), face_shift=(0, 0), yaw_deg=(0, 0), pitch_deg=(0, 0), roll_deg=(0, 0),
+FRONTAL = configs.SceneConfig(face_scale=(1, 1), face_shift=(0, 0), yaw_deg=(0, 0), pitch_deg=(0, 0), roll_deg=(0, 0),
                           illumination=(1, 1), light_gradient=(0, 0), glare=(0, 0), background_blur_px=(0, 0))
 NOSE = 2  # YuNet order: right eye, left eye, nose tip, right and left mouth corners; then the box corners
 
@@ -62,25 +64,25 @@ def page_grid(size, px_per_mm):
 @pytest.mark.parametrize("ink", range(4))
 def test_am_screen_peaks_at_the_screen_frequency_and_angle_of_each_ink(ink):
     u, v = page_grid(256, px_per_mm=40)
-    dots = sim.am_screen(0.5, u, v, lpi=100, angle_deg=sim.SCREEN_ANGLES_DEG[ink], px_per_mm=40)
+    dots = halftone.am_screen(0.5, u, v, lpi=100, angle_deg=halftone.SCREEN_ANGLES_DEG[ink], px_per_mm=40)
     assert dots.mean() == pytest.approx(0.5, abs=0.02)
     radius, angle, _ = peak(dots)
     assert radius == pytest.approx(100 / 25.4 / 40, abs=1.5 / 256)  # lines per mm / samples per mm
-    assert (angle - sim.SCREEN_ANGLES_DEG[ink] + 2) % 90 < 4  # the dot lattice repeats every 90 degrees
+    assert (angle - halftone.SCREEN_ANGLES_DEG[ink] + 2) % 90 < 4  # the dot lattice repeats every 90 degrees
 
 
 @pytest.mark.parametrize("coverage", [0.1, 0.3, 0.7, 0.9])
 def test_screens_print_the_requested_coverage(coverage):
     u, v = page_grid(256, px_per_mm=40)
-    assert sim.am_screen(coverage, u, v, 100, 15, 40).mean() == pytest.approx(coverage, abs=0.02)
-    mask = sim.blue_noise_mask(np.random.default_rng(0))
-    assert sim.fm_screen(coverage, u, v, 0.05, 40, mask).mean() == pytest.approx(coverage, abs=0.02)
+    assert halftone.am_screen(coverage, u, v, 100, 15, 40).mean() == pytest.approx(coverage, abs=0.02)
+    mask = halftone.blue_noise_mask(np.random.default_rng(0))
+    assert halftone.fm_screen(coverage, u, v, 0.05, 40, mask).mean() == pytest.approx(coverage, abs=0.02)
 
 
 def test_fm_screen_has_no_screen_peak():
     u, v = page_grid(256, px_per_mm=40)
-    am = sim.am_screen(0.5, u, v, 100, 45, 40)
-    fm = sim.fm_screen(0.5, u, v, 0.1, 40, sim.blue_noise_mask(np.random.default_rng(3)))
+    am = halftone.am_screen(0.5, u, v, 100, 45, 40)
+    fm = halftone.fm_screen(0.5, u, v, 0.1, 40, halftone.blue_noise_mask(np.random.default_rng(3)))
     assert fm.std() > 0.4  # resolved dots, not a flat tone
     assert peak(fm)[2] < peak(am)[2] / 10
 
@@ -88,10 +90,10 @@ def test_fm_screen_has_no_screen_peak():
 def test_inks_mix_subtractively_and_black_sets_the_dynamic_range():
     paper = np.array([0.9, 0.9, 0.9], np.float32)
     solid = np.eye(4, dtype=np.float32)
-    reflectance = sim.ink_reflectance(solid, paper, black=0.02)
+    reflectance = halftone.ink_reflectance(solid, paper, black=0.02)
     assert np.argmin(reflectance[0]) == 0 and np.argmin(reflectance[1]) == 1 and np.argmin(reflectance[2]) == 2
     np.testing.assert_allclose(reflectance[3], 0.02, rtol=1e-5)
-    overprint = sim.ink_reflectance(np.array([1, 1, 0, 0], np.float32), paper, black=0.02)
+    overprint = halftone.ink_reflectance(np.array([1, 1, 0, 0], np.float32), paper, black=0.02)
     np.testing.assert_allclose(overprint, reflectance[0] * reflectance[1] / paper, rtol=1e-5)  # C over M is blue
     assert np.argmax(overprint) == 2
 
@@ -99,7 +101,7 @@ def test_inks_mix_subtractively_and_black_sets_the_dynamic_range():
 def test_print_coverage_compresses_the_gamut_and_keeps_greys_neutral():
     paper = np.array([0.88, 0.88, 0.88], np.float32)
     colours = np.array([[[0, 0, 0], [128, 128, 128], [255, 255, 255], [0, 255, 0]]], np.uint8)
-    printed = sim.ink_reflectance(sim.print_coverage(colours, paper, 0.03, saturation=0.8, gcr=0.5, dot_gain=0.0),
+    printed = halftone.ink_reflectance(halftone.print_coverage(colours, paper, 0.03, saturation=0.8, gcr=0.5, dot_gain=0.0),
                                   paper, 0.03)[0]
     black, grey, white, green = printed
     np.testing.assert_allclose(white, paper, rtol=1e-4)  # no ink on white
@@ -107,13 +109,13 @@ def test_print_coverage_compresses_the_gamut_and_keeps_greys_neutral():
     assert 20 < white.mean() / black.mean() < 90  # a print's dynamic range
     assert (grey - black) / (white - black) == pytest.approx(np.full(3, 0.2158), abs=0.01)  # linear in light
     assert green[0] > 0.03 and green[1] < 0.7  # a printed pure green is far less saturated than (0, 1, 0)
-    dark_midtones = sim.print_coverage(colours, paper, 0.03, saturation=0.8, gcr=0.5, dot_gain=0.2)
-    assert sim.ink_reflectance(dark_midtones, paper, 0.03)[0, 1].mean() < 0.8 * grey.mean()  # dot gain
+    dark_midtones = halftone.print_coverage(colours, paper, 0.03, saturation=0.8, gcr=0.5, dot_gain=0.2)
+    assert halftone.ink_reflectance(dark_midtones, paper, 0.03)[0, 1].mean() < 0.8 * grey.mean()  # dot gain
 
 
 def test_display_lights_one_stripe_per_channel_inside_each_pixel():
     u, v = page_grid(240, px_per_mm=60)  # 0.2 mm pitch = 12 samples per pixel
-    light = sim.display_emission(np.ones((100, 100, 3), np.float32), u, v, 0.2, 0.75, 60, row_fill=0.9)
+    light = display.display_emission(np.ones((100, 100, 3), np.float32), u, v, 0.2, 0.75, 60, row_fill=0.9)
     np.testing.assert_allclose(light.mean(axis=(0, 1)), 1.0, atol=0.02)  # the pattern keeps the mean
     row = light[6]  # a row through the lit part of the pixels
     lit_columns = [set(np.flatnonzero(row[:12, channel] > 0.5)) for channel in range(3)]
@@ -133,7 +135,7 @@ def test_moire_beat_appears_where_point_sampling_predicts(pitch_camera_px):
     u, v = page_grid(size * supersample, scene_px_per_mm)
     u, v = u - 0.5 / scene_px_per_mm, v - 0.5 / scene_px_per_mm  # scene sample i sits at i (camera_to_scene)
     white = np.full((2000, 2000, 3), 0.5, np.float32)
-    scene = sim.display_emission(white, u, v, 0.1, 0.8, scene_px_per_mm)
+    scene = display.display_emission(white, u, v, 0.1, 0.8, scene_px_per_mm)
     image, _ = capture(scene, supersample, np.random.default_rng(0), IDEAL_CAMERA)
     frequency = 1 / pitch_camera_px
     beat = abs(frequency - round(frequency))  # |f_display - k f_sample|, k the nearest integer
@@ -144,7 +146,7 @@ def test_moire_beat_appears_where_point_sampling_predicts(pitch_camera_px):
 def test_print_shows_its_halftone_at_the_derived_period_in_camera_pixels(background):
     photo = np.full((256, 256, 3), 128, np.uint8)
     points = np.array([[64, 64], [192, 64], [192, 192], [64, 192]], float)
-    config = sim.PrintConfig(scene=FRONTAL, print_width_mm=(20, 20), lpi=(85, 85), fm_probability=0.0, gcr=(1, 1),
+    config = configs.PrintConfig(scene=FRONTAL, print_width_mm=(20, 20), lpi=(85, 85), fm_probability=0.0, gcr=(1, 1),
                              bend_probability=0.0, paper_texture=(0, 0), paper_tint=(0, 0))
     result = sim.simulate("print", photo, points, background, (256, 256), np.random.default_rng(0), config=config,
                           camera=MILD_CAMERA)
@@ -160,7 +162,7 @@ def test_print_shows_its_halftone_at_the_derived_period_in_camera_pixels(backgro
 def test_replay_shows_its_display_grid_at_the_derived_pitch(background):
     photo = np.full((256, 256, 3), 230, np.uint8)
     points = np.array([[64, 64], [192, 64], [192, 192], [64, 192]], float)
-    config = sim.ReplayConfig(scene=FRONTAL, screen_width_mm=(60, 60), pitch_mm=(0.3, 0.3), backlight_falloff=(0, 0),
+    config = configs.ReplayConfig(scene=FRONTAL, screen_width_mm=(60, 60), pitch_mm=(0.3, 0.3), backlight_falloff=(0, 0),
                               reflection=(0, 0))
     result = sim.simulate("replay", photo, points, background, (256, 256), np.random.default_rng(0), config=config,
                           camera=IDEAL_CAMERA)
@@ -173,7 +175,7 @@ def test_replay_shows_its_display_grid_at_the_derived_pitch(background):
     assert found == pytest.approx(abs(frequency - round(frequency)), abs=1.5 / 128)
 
 
-@pytest.mark.parametrize("kind", sim.KINDS)
+@pytest.mark.parametrize("kind", configs.KINDS)
 def test_returned_points_follow_the_face(kind, background):
     photo, points = face_photo()
     for seed in range(2):
@@ -194,7 +196,7 @@ def test_returned_points_follow_the_face(kind, background):
 def test_cut_photo_eye_holes_show_the_live_pixels(background):
     green = (0, 255, 0)
     photo, points = face_photo(eye=green, eye_axes=(12, 9))
-    config = sim.CutPhotoConfig(print=sim.PrintConfig(scene=FRONTAL), parallax_px=(1, 1))
+    config = configs.CutPhotoConfig(print=configs.PrintConfig(scene=FRONTAL), parallax_px=(1, 1))
     scene = sim.render_scene("cut_photo", photo, points, background, (192, 192), np.random.default_rng(4),
                              config=config)
     printed = sim.render_scene("print", photo, points, background, (192, 192), np.random.default_rng(4),
@@ -208,23 +210,23 @@ def test_cut_photo_eye_holes_show_the_live_pixels(background):
 
 
 def test_print_has_a_white_border_and_replay_a_dark_bezel():
-    frontal_small = sim.SceneConfig(**{**FRONTAL.__dict__, "face_scale": (0.5, 0.5)})
+    frontal_small = configs.SceneConfig(**{**FRONTAL.__dict__, "face_scale": (0.5, 0.5)})
     dark, points = np.full((128, 128, 3), 30, np.uint8), np.array([[40, 40], [88, 88]], float)
     grey = np.full((40, 40, 3), 90, np.uint8)
     printed = sim.simulate("print", dark, points, grey, (128, 128), np.random.default_rng(0),
-                           config=sim.PrintConfig(scene=frontal_small, print_width_mm=(60, 60), border_mm=(8, 8)),
+                           config=configs.PrintConfig(scene=frontal_small, print_width_mm=(60, 60), border_mm=(8, 8)),
                            camera=MILD_CAMERA)
     assert (printed.image.min(axis=2) > 180).sum() > 100  # paper margin, brighter than photo and room
     bright, light_room = np.full((128, 128, 3), 220, np.uint8), np.full((40, 40, 3), 220, np.uint8)
     replayed = sim.simulate("replay", bright, points, light_room, (128, 128), np.random.default_rng(0),
-                            config=sim.ReplayConfig(scene=frontal_small, screen_width_mm=(60, 60), bezel_mm=(8, 8)),
+                            config=configs.ReplayConfig(scene=frontal_small, screen_width_mm=(60, 60), bezel_mm=(8, 8)),
                             camera=MILD_CAMERA)
     assert (replayed.image.max(axis=2) < 90).sum() > 100  # bezel, darker than screen and room
 
 
 def test_live_goes_through_the_camera_with_its_colours_kept():
     photo = np.full((128, 128, 3), (200, 120, 60), np.uint8)
-    config = sim.LiveConfig(illumination=(1, 1), light_gradient=(0, 0))
+    config = configs.LiveConfig(illumination=(1, 1), light_gradient=(0, 0))
     result = sim.simulate("live", photo, np.array([[40, 40], [88, 88]], float), None, (96, 96),
                           np.random.default_rng(0), config=config, camera=MILD_CAMERA)
     assert np.abs(result.image[4:-4, 4:-4].reshape(-1, 3).mean(axis=0) - (200, 120, 60)).max() < 3
@@ -243,10 +245,10 @@ def test_same_seed_same_spoof_and_other_seeds_differ(background):
 
 def test_unknown_kind_names_the_valid_kinds(background):
     photo, points = face_photo()
-    with pytest.raises(sim.UnknownKindError) as raised:
+    with pytest.raises(errors.SimulationError) as raised:
         sim.simulate("mask", photo, points, background, (128, 128), np.random.default_rng(0))
     assert isinstance(raised.value, FasError)
-    assert all(kind in str(raised.value) for kind in sim.KINDS)
+    assert all(kind in str(raised.value) for kind in configs.KINDS)
 
 
 @pytest.mark.parametrize("change, problem", [
@@ -257,14 +259,14 @@ def test_unknown_kind_names_the_valid_kinds(background):
     ({"background": None}, "background must be a uint8 RGB"),
     ({"out_size": (10, 10)}, "out_size"),
     ({"out_size": "large"}, "out_size"),
-    ({"config": sim.ReplayConfig()}, "must be a PrintConfig"),
+    ({"config": configs.ReplayConfig()}, "must be a PrintConfig"),
     ({"supersample": 0}, "supersample"),
 ])
 def test_bad_inputs_are_refused_with_the_reason(change, problem, background):
     photo, points = face_photo()
     arguments = {"photo": photo, "points": points, "background": background, "out_size": (128, 128),
                  "config": None, "supersample": 3, **change}
-    with pytest.raises(sim.SimulationInputError, match=problem) as raised:
+    with pytest.raises(errors.SimulationError, match=problem) as raised:
         sim.simulate("print", arguments["photo"], arguments["points"], arguments["background"],
                      arguments["out_size"], np.random.default_rng(0), supersample=arguments["supersample"],
                      config=arguments["config"])
@@ -273,9 +275,9 @@ def test_bad_inputs_are_refused_with_the_reason(change, problem, background):
 
 def test_cut_photo_needs_its_eye_points(background):
     photo, points = face_photo()
-    with pytest.raises(sim.SimulationInputError, match="eyes"):
+    with pytest.raises(errors.SimulationError, match="eyes"):
         sim.simulate("cut_photo", photo, points[5:7], background, (128, 128), np.random.default_rng(0),
-                     config=sim.CutPhotoConfig(eye_indices=(0, 4)))
+                     config=configs.CutPhotoConfig(eye_indices=(0, 4)))
 
 
 def test_live_frames_a_face_that_touches_the_photo_edge():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from fasutils.spoof_simulation import CutPhotoConfig, PrintConfig
-from fasutils.sweeps import fixed, sweep, zoom
+from fasutils.simulation.configs import CutPhotoConfig, PrintConfig
+from fasutils.simulation.sweeps import fixed, sweep, zoom
 
 
 def test_fixed_pins_ranges_and_reaches_into_the_scene():

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from fasutils import synthetic_dataset
-from fasutils.live_pool import PoolFace, Skipped, split_of
-from fasutils.synthetic_dataset import DatasetSpec, build_dataset, medium_content
+from fasutils.data.live_pool import PoolFace, Skipped, split_of
+from fasutils.simulation import dataset as synthetic_dataset
+from fasutils.simulation.dataset import DatasetSpec, build_dataset, medium_content
 
 
 def _painted_face(seed: int) -> PoolFace:
@@ -26,17 +26,20 @@ def _painted_face(seed: int) -> PoolFace:
                     native_face_width=70.0, padded_fraction=0.0)
 
 
+DETECTOR = object()  # never called: collect_faces is replaced by the tiny pool
+
+
 @pytest.fixture
 def tiny_pool(monkeypatch, tmp_path):
     monkeypatch.setenv("FAS_CACHE_DIR", str(tmp_path))
     faces = [_painted_face(seed) for seed in range(3)]
     monkeypatch.setattr(synthetic_dataset, "collect_faces",
-                        lambda spec: (faces, [Skipped("painted/broken", "no face of at least 36 px")]))
+                        lambda spec, detector: (faces, [Skipped("painted/broken", "no face of at least 36 px")]))
     return faces
 
 
 def test_every_face_gives_a_live_image_and_each_attack_in_its_own_split(tiny_pool):
-    built = build_dataset(DatasetSpec(workers=1))
+    built = build_dataset(DatasetSpec(workers=1), DETECTOR)
     records = built.report.records
     assert len(records) == 3 * 4 and not built.report.skipped
     assert sorted({r.attack_type for r in records}) == ["cut_photo", "live", "print", "replay"]
@@ -57,27 +60,27 @@ def test_every_face_gives_a_live_image_and_each_attack_in_its_own_split(tiny_poo
 
 def test_a_finished_build_is_reused_and_an_interrupted_one_is_not(tiny_pool, monkeypatch):
     spec = DatasetSpec(workers=0, attacks=("print",))
-    first = build_dataset(spec)
+    first = build_dataset(spec, DETECTOR)
     stamp = (first.folder / "build.json").stat().st_mtime_ns
-    monkeypatch.setattr(synthetic_dataset, "collect_faces", lambda spec: pytest.fail("rebuilt a finished build"))
-    assert (build_dataset(spec).folder / "build.json").stat().st_mtime_ns == stamp
+    monkeypatch.setattr(synthetic_dataset, "collect_faces", lambda spec, detector: pytest.fail("rebuilt a finished build"))
+    assert (build_dataset(spec, DETECTOR).folder / "build.json").stat().st_mtime_ns == stamp
     (first.folder / "build.json").unlink()  # as if interrupted before the last step
-    monkeypatch.setattr(synthetic_dataset, "collect_faces", lambda spec: (tiny_pool, []))
-    assert len(build_dataset(spec).report.records) == 6
+    monkeypatch.setattr(synthetic_dataset, "collect_faces", lambda spec, detector: (tiny_pool, []))
+    assert len(build_dataset(spec, DETECTOR).report.records) == 6
     assert not list(first.folder.parent.glob("*.partial"))
 
 
 def test_the_same_spec_gives_the_same_images(tiny_pool, tmp_path, monkeypatch):
     spec = DatasetSpec(workers=0, attacks=("replay",))
-    first = [cv2.imread(str(r.path)) for r in build_dataset(spec).report.records]
-    second = [cv2.imread(str(r.path)) for r in build_dataset(spec, force=True).report.records]
+    first = [cv2.imread(str(r.path)) for r in build_dataset(spec, DETECTOR).report.records]
+    second = [cv2.imread(str(r.path)) for r in build_dataset(spec, DETECTOR, force=True).report.records]
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
     assert DatasetSpec(seed=1).fingerprint() != spec.fingerprint() == DatasetSpec(workers=2, attacks=("replay",)).fingerprint()
 
 
 def test_a_failing_image_is_reported_and_the_rest_is_kept(tiny_pool, monkeypatch):
     monkeypatch.setattr(synthetic_dataset, "_photograph", lambda *job: (_ for _ in ()).throw(RuntimeError("boom")))
-    built = synthetic_dataset.build_dataset(DatasetSpec(workers=0, attacks=("print",)))
+    built = synthetic_dataset.build_dataset(DatasetSpec(workers=0, attacks=("print",)), DETECTOR)
     assert not built.report.records
     assert any("boom" in s["reason"] for s in built.info["skipped"])
 

@@ -15,13 +15,20 @@ import numpy as np
 import pytest
 import torch
 
-from fasutils.crops import MINIVISION_2_7
-from fasutils.datasets import Record, write_manifest
-from fasutils.fourier_target import fourier_target
-from fasutils.training import (BEST, LAST, BalancedDistributedSampler, CheckpointError, SpoofTrainingDataset,
-                               TrainConfig, TrainConfigError, TrainDataError, TrainingDiverged, TrainingInterrupted,
-                               load_checkpoint, load_for_inference, save_for_inference, train)
-from fasutils.weights import WeightsError, load_minifasnet
+from fasutils.core.errors import ModelError, TrainingError
+from fasutils.data.crops import MINIVISION_2_7
+from fasutils.data.readers import write_manifest
+from fasutils.data.records import Record
+from fasutils.models.weights import load_minifasnet
+from fasutils.spectral.fourier import fourier_target
+from fasutils.training.checkpoints import (
+    load_checkpoint,
+    load_for_inference,
+    save_for_inference,
+)
+from fasutils.training.config import TrainConfig
+from fasutils.training.data import BalancedDistributedSampler, SpoofTrainingDataset
+from fasutils.training.loop import BEST, LAST, TrainingInterrupted, train
 
 PROJECT = Path(__file__).resolve().parent.parent
 TINY = TrainConfig(epochs=3, batch_size=8, lr=0.01)  # 32 training images: 4 steps an epoch, about 0.5 s
@@ -90,17 +97,17 @@ def test_published_target_is_computed_before_augmentation(data):
 
 def test_data_errors(data):
     live = [r for r in data[0] if not r.is_spoof]
-    with pytest.raises(TrainDataError, match="0 live and 0 spoof"):
+    with pytest.raises(TrainingError, match="0 live and 0 spoof"):
         SpoofTrainingDataset([], TINY, train=True)
-    with pytest.raises(TrainDataError, match="16 live and 0 spoof"):
+    with pytest.raises(TrainingError, match="16 live and 0 spoof"):
         SpoofTrainingDataset(live, TINY, train=True)
     assert len(SpoofTrainingDataset([], TINY, train=False)) == 0  # an empty validation split is allowed
-    with pytest.raises(TrainDataError, match="cuts 128x128 crops, but the model takes 80x80"):
+    with pytest.raises(TrainingError, match="cuts 128x128 crops, but the model takes 80x80"):
         SpoofTrainingDataset(data[0], TINY, train=True, convention=dataclasses.replace(MINIVISION_2_7, size=(128, 128)))
-    with pytest.raises(TrainConfigError, match="input_size 72 cannot train the Fourier branch"):
+    with pytest.raises(TrainingError, match="input_size 72 cannot train the Fourier branch"):
         TrainConfig(input_size=72)
     assert not TrainConfig(input_size=72, ft_weight=0).with_fourier
-    with pytest.raises(TrainConfigError, match="optimizer must be one of sgd, adamw"):
+    with pytest.raises(TrainingError, match="optimizer must be one of sgd, adamw"):
         TrainConfig(optimizer="adam")
 
 
@@ -160,7 +167,7 @@ def test_sigint_saves_mid_epoch_and_resume_is_identical(data, straight, tmp_path
 def test_other_configuration_is_refused(data, tmp_path):
     train(dataclasses.replace(TINY, epochs=1), *data, tmp_path, progress=False)
     changed = dataclasses.replace(TINY, epochs=1, lr=0.02, num_workers=1)  # num_workers may change
-    with pytest.raises(CheckpointError, match=r"another configuration \(lr 0.01 -> 0.02\)"):
+    with pytest.raises(TrainingError, match=r"another configuration \(lr 0.01 -> 0.02\)"):
         train(changed, *data, tmp_path, progress=False)
     assert len(train(changed, *data, tmp_path, resume=False, progress=False).history) == 1
 
@@ -171,7 +178,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
             with torch.no_grad():
                 info.model.model.conv1.conv.weight.fill_(float("nan"))
 
-    with pytest.raises(TrainingDiverged, match="loss became nan at epoch 2, step 2"):
+    with pytest.raises(TrainingError, match="loss became nan at epoch 2, step 2"):
         train(TINY, *data, tmp_path, progress=False, on_step=poison)
     saved = torch.load(tmp_path / LAST, weights_only=True)
     assert saved["epoch"] == 1 and all(torch.isfinite(v).all() for v in saved["model"].values())
@@ -195,7 +202,7 @@ def test_failed_write_leaves_the_previous_checkpoint(data, tmp_path, monkeypatch
 def test_unwritable_folder_fails_before_training(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(CheckpointError, match="cannot write checkpoints to .*a-file/run"):
+    with pytest.raises(TrainingError, match="cannot write checkpoints to .*a-file/run"):
         train(TINY, [], [], blocker / "run", progress=False)  # no data: the folder is checked first
 
 
@@ -225,10 +232,10 @@ def test_load_for_inference_names_a_missing_or_contradicting_configuration(strai
     about = json.loads(path.with_suffix(".json").read_text())
     about["config"]["variant"] = "V1" if TINY.variant != "V1" else "V2"
     path.with_suffix(".json").write_text(json.dumps(about))
-    with pytest.raises(WeightsError, match="model.pt"):
+    with pytest.raises(ModelError, match="model.pt"):
         load_for_inference(path)
     path.with_suffix(".json").unlink()
-    with pytest.raises(CheckpointError, match="model.json: cannot read the model's configuration"):
+    with pytest.raises(TrainingError, match="model.json: cannot read the model's configuration"):
         load_for_inference(path)
 
 
@@ -250,7 +257,7 @@ def test_torchrun_two_processes_end_with_identical_weights(data, tmp_path):
 
 
 def test_predict_spoof_scores_every_record_with_its_label(data, straight):
-    from fasutils.training import predict_spoof
+    from fasutils.training.loop import predict_spoof
 
     records = data[1]
     scores, labels = predict_spoof(straight.model, records, TINY, batch_size=4)

@@ -3,12 +3,12 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-
-from fasutils import assets
-from fasutils import weights as w
-from fasutils.errors import FasError
-from fasutils.minifasnet import minifasnet
 from test_minifasnet import randomise
+
+from fasutils.core import assets
+from fasutils.core.errors import FasError
+from fasutils.models import weights as w
+from fasutils.models.architecture import minifasnet
 
 
 def published(state: dict, family: str) -> dict:

@@ -1,11 +1,17 @@
 import numpy as np
 import pytest
 import torch
-
-from fasutils.ncnn_format import NcnnFormatError
-from fasutils.yolov7_lite import CONFIGS, OUTPUT_NAMES, export_onnx, load_ncnn, published_files, yolov7_lite
-
 from conftest import from_reference
+
+from fasutils.core.errors import DetectionError
+from fasutils.detection.yolov7 import (
+    CONFIGS,
+    OUTPUT_NAMES,
+    export_detector_onnx,
+    load_ncnn,
+    published_files,
+    yolov7_lite,
+)
 
 # Parity with ncnn (raw maps and faces) is tested end to end in test_face_boxes.py.
 ONNX_TOLERANCE = 1e-4  # measured 3.3e-5 at 640x640
@@ -54,18 +60,18 @@ def model(shipped):
 
 @pytest.mark.reference
 def test_files_of_another_model_are_refused_naming_the_layer(shipped, tmp_path):
-    with pytest.raises(NcnnFormatError, match=r"ncnn layer Conv_3 \(ConvolutionDepthWise.*does not fit lite-t stem"):
+    with pytest.raises(DetectionError, match=r"ncnn layer Conv_3 \(ConvolutionDepthWise.*does not fit lite-t stem"):
         load_ncnn(*shipped, config="lite-t")
     short = tmp_path / "lite-e.bin"
     short.write_bytes(shipped[1].read_bytes()[:-100])
-    with pytest.raises(NcnnFormatError, match="lite-e.bin ends inside the bias of layer Conv_381"):
+    with pytest.raises(DetectionError, match="lite-e.bin ends inside the bias of layer Conv_381"):
         load_ncnn(shipped[0], short)
 
 
 @pytest.fixture(scope="module")
 def onnx_session(model, tmp_path_factory):
     ort = pytest.importorskip("onnxruntime")
-    path = export_onnx(model, tmp_path_factory.mktemp("onnx") / "yolov7-lite-e.onnx")
+    path = export_detector_onnx(model, tmp_path_factory.mktemp("onnx") / "yolov7-lite-e.onnx")
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

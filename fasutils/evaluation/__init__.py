@@ -1,0 +1,16 @@
+"""ISO/IEC 30107-3 evaluation: metrics (computed here, no plotting), their figures (drawn there), the runner behind
+``python -m fasutils evaluate``, the hand-over report, model comparisons, and the realism check of simulated
+attacks. Taught in ``07_evaluation_report.ipynb`` (realism in ``00``, comparisons in ``04``).
+"""
+
+from fasutils.core.lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "rates": "percent",
+    "metrics": "ScoreSet choose_threshold evaluate_scores",
+    "figures": "draw_det report_figures score_agreement",
+    "runner": "EvaluationSettings headline run_evaluation score_records",
+    "report": "read_report write_report",
+    "comparison": "accuracy_table",
+    "realism": "judge_records realism_table",
+})

@@ -1,0 +1,14 @@
+"""Training MiniFASNet: the configuration, the training data (augmented crops + Fourier targets), resumable
+checkpoints, the loop (softmax + Fourier loss, optional data-parallel), and training curves.
+Taught in ``03_training.ipynb``.
+"""
+
+from fasutils.core.lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "config": "TrainConfig",
+    "data": "SpoofTrainingDataset",
+    "checkpoints": "load_checkpoint load_for_inference save_for_inference",
+    "loop": "TrainResult predict_spoof train",
+    "curves": "training_curves",
+})

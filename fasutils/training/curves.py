@@ -1,0 +1,31 @@
+"""TODO docstring (plots)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+
+
+def training_curves(history: Sequence[dict]) -> plt.Figure:
+    """Losses, accuracies and validation AUC per epoch of a :func:`fasutils.training.loop.train` history."""
+    epochs = [row["epoch"] for row in history]
+    figure, (losses, accuracy, auc) = plt.subplots(1, 3, figsize=(14, 3.6))
+    for key, label in (("train_cls_loss", "train cross-entropy"), ("train_ft_loss", "train Fourier MSE"),
+                       ("val_loss", "val cross-entropy")):
+        if any(row.get(key) is not None for row in history):
+            losses.plot(epochs, [row.get(key) for row in history], marker=".", label=label)
+    losses.set_yscale("log")
+    losses.set_title("losses")
+    for key, label in (("train_acc", "train"), ("val_acc", "val")):
+        accuracy.plot(epochs, [row.get(key) for row in history], marker=".", label=label)
+    accuracy.set_title("accuracy")
+    auc.plot(epochs, [row.get("val_auc") for row in history], marker=".", color="tab:green")
+    auc.set_title("validation ROC AUC")
+    for axis, ylabel in ((losses, "loss"), (accuracy, "accuracy"), (auc, "AUC")):
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(ylabel)
+    losses.legend()
+    accuracy.legend()
+    figure.tight_layout()
+    return figure
