@@ -1,6 +1,6 @@
 # FAS Lab. The two commands of the README:
 #   make run   [QUICK=1]  set up .venv, execute every notebook, render HTML, write build/index.html
-#   make test             set up .venv, unit tests, notebook conventions, every notebook in QUICK mode, nbval
+#   make test             set up .venv, lint (ruff), unit tests, notebook conventions, every notebook QUICK, nbval
 # Other targets: setup, strip (strip notebook outputs before committing), clean.
 
 PYTHON ?= python3
@@ -30,6 +30,7 @@ run: setup
 	$(FAS) run-notebooks $(if $(filter 1 true yes,$(QUICK)),--quick) --html --index --out build/notebooks < /dev/null
 
 test: setup
+	$(VENV)/bin/ruff check fasutils tests scripts
 	$(PY) -m pytest < /dev/null
 	$(NBSTRIPOUT) --verify $(NOTEBOOKS)
 	$(FAS) check-notebooks

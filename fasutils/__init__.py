@@ -7,5 +7,8 @@ Heavy libraries (torch, onnxruntime) are imported by the modules that need them,
 
 from fasutils.core.errors import FasError
 
+LAYERS = ("core", "data", "simulation", "spectral", "models", "training", "export", "detection", "benchmark",
+          "evaluation", "tooling")  # a subpackage imports only from itself and those before it
+
 __version__ = "0.1.0"
-__all__ = ["FasError", "__version__"]
+__all__ = ["LAYERS", "FasError", "__version__"]

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 from fasutils.core.errors import FasError
+from fasutils.data.formats import FORMATS
+from fasutils.detection.detectors import DETECTORS  # the choice lists, from the modules that define them
+from fasutils.evaluation.rates import RULES
 
 
 def _env(args: argparse.Namespace) -> int:
@@ -102,9 +105,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _numbers(text: str) -> tuple[int, ...]:
-    """Parse "1,2" as (1, 2): an argparse type."""
-    return tuple(int(n) for n in text.split(","))
+def positive_ints(text: str) -> tuple[int, ...]:
+    """Parse "1,2" as (1, 2): an argparse type whose error says what it expects."""
+    try:
+        numbers = tuple(int(n) for n in text.split(","))
+    except ValueError:
+        numbers = ()
+    if not numbers or min(numbers) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, such as 1,2, not {text!r}")
+    return numbers
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -164,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   "(exit code 1 when files were skipped)")
     predict.add_argument("path", help="an image, a video, or a folder searched recursively")
     _add_model_option(predict, "repeat for several models (one record per face and model)")
-    predict.add_argument("--detector", choices=("yolov7-lite", "yunet"), default="yolov7-lite", help="face detector")
+    predict.add_argument("--detector", choices=DETECTORS, default=DETECTORS[0], help="face detector")
     predict.add_argument("--out", help="folder for predictions.json/.csv and drawn pictures (default: build/predict)")
     predict.add_argument("--threshold", type=float, default=0.5, metavar="T", help="P(live) at or above this is live")
     predict.add_argument("--min-face", type=float, default=0.0, metavar="PX", help="drop faces smaller than this")
@@ -175,11 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "by side, as a self-contained HTML report and a JSON of every number")
     evaluate.add_argument("--data", required=True, help="a class-folder tree, a manifest .csv, or the CelebA-Spoof "
                           "folder holding Data/ and metas/")
-    evaluate.add_argument("--format", required=True, choices=("folder", "csv", "celeba-spoof"), help="data layout")
+    evaluate.add_argument("--format", required=True, choices=FORMATS, help="data layout")
     _add_model_option(evaluate, "repeat to compare models")
     evaluate.add_argument("--out", required=True, help="folder for evaluation_report.html and .json")
     evaluate.add_argument("--threshold", type=float, metavar="T", help="fixed threshold on P(live) (default: --rule)")
-    evaluate.add_argument("--rule", choices=("apcer", "fpr", "eer"), default="apcer", help="threshold rule, applied "
+    evaluate.add_argument("--rule", choices=RULES, default=RULES[0], help="threshold rule, applied "
                           "on the development split (val/dev) when the data has one, else on the evaluated data "
                           "itself (the report says so)")
     evaluate.add_argument("--target", type=float, default=0.05, help="the rule's target APCER or FPR (default 0.05)")
@@ -193,8 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 "interleaved in one process (results in build/benchmark)")
     bench.add_argument("--models", nargs="+", metavar="PART", help="only models whose name contains one of these "
                        "(case-insensitive), e.g. ours yunet; default: all")
-    bench.add_argument("--threads", type=_numbers, default=(1, 2), help="onnxruntime/ncnn/OpenCV threads, e.g. 1,2")
-    bench.add_argument("--batches", type=_numbers, default=(1, 8, 32), help="classifier batch sizes, e.g. 1,8,32")
+    bench.add_argument("--threads", type=positive_ints, default=(1, 2),
+                       help="onnxruntime/ncnn/OpenCV threads, e.g. 1,2")
+    bench.add_argument("--batches", type=positive_ints, default=(1, 8, 32), help="classifier batch sizes, e.g. 1,8,32")
     bench.add_argument("--rounds", type=int, default=10, help="interleaved rounds per setting")
     bench.add_argument("--per-round", type=int, default=48, help="images per model per round")
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")

@@ -96,7 +96,8 @@ def test_every_registered_reference_file_is_present_and_intact(reference_dir):
 
 @pytest.mark.reference
 def test_each_source_folder_keeps_its_licence_file(reference_dir):
-    for folder in {"minivision-ai+Silent-Face-Anti-Spoofing", "johnraivenolazo+face-antispoof-onnx", "derronqi+yolov7-face"}:
+    folders = {"minivision-ai+Silent-Face-Anti-Spoofing", "johnraivenolazo+face-antispoof-onnx", "derronqi+yolov7-face"}
+    for folder in folders:
         assert any((reference_dir / folder).glob("LICENSE*")), folder
 
 

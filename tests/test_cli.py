@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from fasutils.cli import build_parser, main
 from fasutils.core import paths
 
 
@@ -48,3 +49,16 @@ def test_check_notebooks_passes_on_the_suite():
 def test_env_reports_torch():
     result = fasutils("env")
     assert result.returncode == 0 and "torch" in result.stdout and "2.13.0" in result.stdout
+
+
+@pytest.mark.parametrize("bad", ["1,x", "0", "", "2,-1"])
+def test_a_bad_number_list_is_refused_saying_what_is_expected(bad, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["bench", "--threads", bad])
+    assert stopped.value.code == 2
+    assert f"argument --threads: expected positive integers separated by commas, such as 1,2, not {bad!r}" in (
+        capsys.readouterr().err)
+
+
+def test_a_number_list_is_parsed():
+    assert build_parser().parse_args(["bench", "--threads", "1,2", "--batches", "8"]).threads == (1, 2)

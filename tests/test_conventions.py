@@ -22,7 +22,8 @@ def red_face():
 
 
 def test_the_published_facts():
-    assert MINIVISION_V2.input_size == (80, 80) and MINIVISION_V2.crop.scale == 2.7 and MINIVISION_V1SE.crop.scale == 4.0
+    assert MINIVISION_V2.input_size == (80, 80) and MINIVISION_V2.crop.scale == 2.7
+    assert MINIVISION_V1SE.crop.scale == 4.0
     assert MINIVISION_V2.live_index == 1 and MINIVISION_V2.color_order == "bgr" and MINIVISION_V2.scale == 1.0
     for convention in (HAIRYMAX_BINARY, JOHNRAIVENOLAZO):
         assert convention.input_size == (128, 128) and convention.live_index == 0

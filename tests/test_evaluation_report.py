@@ -38,7 +38,7 @@ def make_reports(separations=(0.4, 0.2), subjects: bool = True, dataset: str = "
     ids = rng.integers(0, 30, 240).astype(str) if subjects else None
     reports = []
     for index, separation in enumerate(separations):
-        def scores(kinds):
+        def scores(kinds, separation=separation):
             return np.clip(rng.normal(np.where(kinds == "live", 0.5 + separation, 0.5 - separation), 0.2), 0, 1)
         threshold = choose_threshold(scores(dev_types), dev_types, rule="apcer", target=0.05)
         reports.append(evaluate_scores(scores(types), types, threshold, model=f"model-{index}", dataset=dataset,
@@ -49,7 +49,8 @@ def make_reports(separations=(0.4, 0.2), subjects: bool = True, dataset: str = "
 def provenance(reports, **changes) -> Provenance:
     fields = dict(models=tuple(ModelInfo(r.model, f"{i:02d}" * 32, "minivision", f"models/{r.model}.pth")
                                for i, r in enumerate(reports)),
-                  reader="fasutils.data.readers.read_manifest", dataset_root="/data/test", records=dict(reports[0].counts),
+                  reader="fasutils.data.readers.read_manifest", dataset_root="/data/test",
+                  records=dict(reports[0].counts),
                   skipped={"image truncated": 2}, skipped_examples=(("/data/test/x.jpg", "JPEG ends early"),),
                   command="python -m fasutils evaluate --split test", environment=ENVIRONMENT)
     return Provenance(**{**fields, **changes})

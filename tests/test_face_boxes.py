@@ -3,6 +3,7 @@ import pytest
 from conftest import from_reference
 
 from fasutils.core import assets
+from fasutils.core.errors import DetectionError
 from fasutils.core.images import read_image
 from fasutils.data.faces import Face
 from fasutils.detection.boxes import (
@@ -17,7 +18,8 @@ from fasutils.detection.boxes import (
 )
 from fasutils.detection.decoding import decode, postprocess
 from fasutils.detection.detectors import YoloV7Lite
-from fasutils.detection.yolov7 import CONFIGS, published_files
+from fasutils.detection.yolov7 import published_files
+from fasutils.detection.yolov7_config import CONFIGS
 from fasutils.export.ncnn_format import run_ncnn
 
 CONFIG = CONFIGS["lite-e-0.5"]
@@ -102,7 +104,6 @@ def detector():
 @pytest.fixture(scope="module")
 def parity(detector):
     """Per photo: our raw maps and faces, ncnn's raw maps and the faces our postprocess makes of them."""
-    pytest.importorskip("ncnn")
     files = published_files()
     results = {}
     for name in PARITY_IMAGES:
@@ -118,7 +119,7 @@ def parity(detector):
 @pytest.mark.reference
 def test_raw_maps_match_ncnn_on_every_photo(parity):
     for name, (ours, _, theirs, _) in parity.items():
-        for mine, reference in zip(ours, theirs):
+        for mine, reference in zip(ours, theirs, strict=True):
             assert mine.shape == reference.shape, name
             np.testing.assert_allclose(mine, reference, rtol=0, atol=NCNN_TOLERANCE, err_msg=name)
 
@@ -128,7 +129,7 @@ def test_faces_match_ncnn_after_nms_on_every_photo(parity):
     total = 0
     for name, (_, faces, _, reference) in parity.items():
         assert len(faces) == len(reference), name
-        for mine, theirs in zip(faces, reference):
+        for mine, theirs in zip(faces, reference, strict=True):
             assert box_iou(mine.box, theirs.box) >= 0.95, name
             np.testing.assert_allclose(mine.landmarks, theirs.landmarks, atol=0.5, err_msg=name)
         total += len(faces)
@@ -156,9 +157,9 @@ def test_a_larger_input_finds_the_small_face_that_288x512_misses(detector):
 @pytest.mark.reference
 def test_no_face_gives_an_empty_list_and_bad_input_is_refused(detector):
     assert detector.detect(np.full((300, 400, 3), 128, np.uint8)) == []
-    with pytest.raises(ValueError, match="RGB uint8"):
+    with pytest.raises(DetectionError, match="RGB uint8"):
         detector.detect(np.zeros((50, 50), np.uint8))
-    with pytest.raises(ValueError, match="multiples of 32"):
+    with pytest.raises(DetectionError, match="multiples of 32"):
         YoloV7Lite(detector.model, input_size=(300, 500))
 
 

@@ -41,7 +41,7 @@ def test_group_photo_gives_six_faces_best_first(yunet):
 def test_no_face_is_a_clear_error_and_bad_arrays_are_refused(yunet):
     with pytest.raises(DetectionError, match="grey.png"):
         yunet.detect_largest(np.full((200, 200, 3), 128, np.uint8), source="grey.png")
-    with pytest.raises(ValueError, match="RGB uint8"):
+    with pytest.raises(DetectionError, match="RGB uint8"):
         yunet.detect(np.zeros((50, 50), np.uint8))
 
 

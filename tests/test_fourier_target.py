@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fasutils.core.errors import FasError
+from fasutils.core.errors import FasError, SpectralError
 from fasutils.spectral import fourier as ft
 
 
@@ -96,7 +96,7 @@ def test_gray_conversions_follow_the_channel_order():
 ])
 def test_bad_inputs_are_refused_with_a_fix(image, kwargs, message):
     for function in (ft.fourier_target, ft.fourier_target_area):
-        with pytest.raises(ft.SpectralError, match=message):
+        with pytest.raises(SpectralError, match=message):
             function(image, **kwargs)
     with pytest.raises(FasError, match="input_hw"):
         ft.fourier_target_size((80, -1))

@@ -1,6 +1,7 @@
 import warnings
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
 from torch import nn
@@ -10,7 +11,7 @@ from fasutils.core.errors import FasError
 from fasutils.models import architecture as mf
 from fasutils.models import summaries
 
-# minivision's keep_dict, as published (field-facts §1.3)
+# minivision's keep_dict, as published (minivision-ai/Silent-Face-Anti-Spoofing, src/model_lib/MiniFASNet.py)
 PUBLISHED_KEEP = {
     "1.8M": [32, 32, 103, 103, 64, 13, 13, 64, 26, 26, 64, 13, 13, 64, 52, 52, 64, 231, 231, 128, 154, 154, 128, 52,
              52, 128, 26, 26, 128, 52, 52, 128, 26, 26, 128, 26, 26, 128, 308, 308, 128, 26, 26, 128, 26, 26, 128,
@@ -49,7 +50,7 @@ def test_the_expansion_table_rebuilds_the_published_keep_lists(widths):
     assert mf.keep_list(widths) == PUBLISHED_KEEP[widths]
 
 
-# MACs as the notes print them (0.1 M precision), so the tolerance is +-0.05 M: the notes' rounding.
+# MACs measured on the upstream networks, recorded to 0.1 M, so the tolerance is +-0.05 M: that rounding.
 @pytest.mark.parametrize("variant, size, macs_millions", [
     ("V1", (80, 80), 40.9), ("V2", (80, 80), 40.7), ("V1SE", (80, 80), 40.9), ("V2SE", (80, 80), 40.7),
     ("V1", (128, 128), 104.5), ("V2", (128, 128), 104.1), ("V2SE", (128, 128), 104.2),
@@ -174,7 +175,6 @@ def test_layer_table_adds_up_to_the_totals():
 
 
 def test_onnx_export_with_a_dynamic_batch(tmp_path):
-    ort = pytest.importorskip("onnxruntime")
     net = randomise(mf.minifasnet("V2SE", (80, 80), 3)).eval()
     file = tmp_path / "minifasnet.onnx"
     with warnings.catch_warnings():
@@ -196,6 +196,27 @@ def test_se_gates_reports_each_se_module_and_leaves_no_hooks():
     assert [tuple(g.shape) for g in gates.values()] == [(2, 64), (2, 128), (2, 128)]
     assert all(((g > 0) & (g < 1)).all() for g in gates.values())
     assert not any(m._forward_hooks for m in net.modules())
+
+
+def test_se_gates_leave_a_training_model_as_it_was_and_read_the_eval_gates():
+    net = randomise(mf.minifasnet("V2SE", (80, 80), 3)).train()
+    before = {key: value.clone() for key, value in net.state_dict().items()}
+    x = torch.rand(4, 3, 80, 80)
+    gates = summaries.se_gates(net, x)
+    assert net.training and all(m.training for m in net.modules())
+    after = net.state_dict()
+    assert all(torch.equal(before[key], after[key]) for key in before)  # BatchNorm running statistics included
+    se_inputs = {}
+    hooks = [m.register_forward_hook(lambda m, args, out, name=name: se_inputs.__setitem__(name, args[0]))
+             for name, m in net.named_modules() if isinstance(m, mf.SEModule)]
+    net.eval()
+    with torch.no_grad():
+        net(x)
+        for name, gate in gates.items():
+            torch.testing.assert_close(gate, net.get_submodule(name).gate(se_inputs[name]).flatten(1),
+                                       rtol=0, atol=0)
+    for hook in hooks:
+        hook.remove()
 
 
 def test_bad_input_tensors_are_refused_by_name():

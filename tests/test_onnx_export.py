@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from fasutils.core.errors import ExportError
+from fasutils.core.errors import ExportError, UntrainedModelError
 from fasutils.data.crops import MINIVISION_2_7
 from fasutils.data.input_convention import (
     HAIRYMAX_BINARY,
@@ -13,7 +13,6 @@ from fasutils.data.input_convention import (
     InputConvention,
 )
 from fasutils.export.onnx_export import (
-    UntrainedModelError,
     export_onnx,
     onnx_parity,
     read_convention,

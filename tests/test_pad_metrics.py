@@ -29,7 +29,7 @@ def hundredths(first: int, last: int, scale: int = 100) -> list[float]:
 
 def pair_auc(live: list[float], attack: list[float]) -> float:
     """AUC by definition: P(live score > attack score), ties counting one half."""
-    return float(np.mean([1.0 if l > a else 0.5 if l == a else 0.0 for l in live for a in attack]))
+    return float(np.mean([1.0 if s > a else 0.5 if s == a else 0.0 for s in live for a in attack]))
 
 
 def test_perfect_separation_has_auc_1_and_eer_0_at_the_lowest_live_score():
@@ -118,7 +118,7 @@ def test_tpr_at_fpr_is_the_best_roc_point_within_the_target_and_named_correctly(
     live, attack = np.round(rng.normal(0.7, 0.15, 300), 2), np.round(rng.normal(0.3, 0.15, 1000), 2)
     data = scored(live=live.tolist(), replay=attack.tolist())
     fpr, tpr, _ = roc_curve(data.is_live, data.scores, drop_intermediate=False)  # independent of the module
-    for point, target in zip(data.tpr_at_fpr(), (1e-2, 5e-3, 1e-3)):
+    for point, target in zip(data.tpr_at_fpr(), (1e-2, 5e-3, 1e-3), strict=True):
         assert point.value == pytest.approx(tpr[fpr <= target].max())
         assert point.achieved <= target and point.n_negatives == 1000 and point.reason is None
         assert point.achieved == np.mean(attack >= point.threshold)

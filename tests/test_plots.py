@@ -51,7 +51,7 @@ def test_operator_times_stack_every_operator_into_the_total():
     axis = operator_times(profiles, top=1).axes[0]
     totals = {}
     for bars in axis.containers:
-        for name, bar in zip(profiles, bars):
+        for name, bar in zip(profiles, bars, strict=True):
             totals[name] = totals.get(name, 0) + bar.get_width()
     assert totals == pytest.approx({"a": 3.5, "b": 1.75})
     assert [t.get_text() for t in axis.get_legend().get_texts()] == ["Conv", "other"]

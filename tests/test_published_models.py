@@ -1,7 +1,8 @@
-"""Our MiniFASNet code on the published weights: parity with their ONNX exports, and their verdicts."""
+"""Our MiniFASNet code on the published weights: parity with their ONNX exports, their verdicts, fresh copies."""
 
 import numpy as np
 import pytest
+import torch
 from conftest import SAMPLE_BOXES as SAMPLES
 from conftest import from_reference
 
@@ -35,3 +36,21 @@ def test_minivision_fused_calls_the_live_sample_live_and_the_attacks_spoof(sampl
 def test_every_published_model_gets_the_samples_right_with_its_convention(samples, name):
     live, printed, replayed = pm.live_probability(name, *samples)
     assert live > 0.9 and printed < 0.5 and replayed < 0.5
+
+
+def test_load_hands_out_a_fresh_model_each_call():
+    name = "minivision V2 2.7"
+    first = pm.load(name)
+    inputs = np.random.default_rng(0).random((2, 3, 80, 80), dtype=np.float32)
+    expected = pm.logits(name, inputs)
+    first.model.train()
+    first.model.register_forward_hook(lambda module, args, output: output * 0)
+    with torch.no_grad():
+        first.model.model.prob.weight.zero_()
+    second = pm.load(name)
+    assert second.model is not first.model and not second.model.training
+    assert not any(m._forward_hooks for m in second.model.modules())
+    assert second.model.model.prob.weight.abs().sum() > 0
+    with torch.no_grad():
+        np.testing.assert_array_equal(second.model(torch.from_numpy(inputs)).numpy(), expected)
+    np.testing.assert_array_equal(pm.logits(name, inputs), expected)

@@ -22,7 +22,7 @@ def test_every_judge_gets_the_real_samples_right_with_its_own_convention(referen
 
 @pytest.mark.reference
 def test_wrong_colour_order_changes_the_verdict(reference_dir):
-    """The conventions matter: fed BGR, hairymax calls the print attack live (field-facts §3.4)."""
+    """The conventions matter: fed BGR, hairymax calls minivision's print sample live."""
     judge = JUDGES["hairymax bin 1.5"]
     rgb = read_image(assets.path("minivision/sample-print-F1"))
     box = SAMPLES["minivision/sample-print-F1"]

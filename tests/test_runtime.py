@@ -5,7 +5,8 @@ import torch
 from fasutils.core import settings as runtime
 
 
-@pytest.mark.parametrize("value, quick", [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("no", False)])
+@pytest.mark.parametrize("value, quick", [("1", True), ("true", True), ("YES", True), ("0", False), ("", False),
+                                          ("no", False)])
 def test_quick_default_follows_the_environment(monkeypatch, value, quick):
     monkeypatch.setenv(runtime.ENV_QUICK, value)
     assert runtime.quick_default() is quick
@@ -19,7 +20,7 @@ def test_quick_is_off_without_the_variable(monkeypatch):
 def test_seed_everything_makes_numpy_and_torch_repeat():
     first = (runtime.seed_everything(3).random(4), np.random.rand(2), torch.rand(2))
     second = (runtime.seed_everything(3).random(4), np.random.rand(2), torch.rand(2))
-    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(first, second))
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(first, second, strict=True))
     assert not np.array_equal(runtime.seed_everything(4).random(4), first[0])
 
 

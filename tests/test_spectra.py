@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fasutils.core.errors import FasError
+from fasutils.core.errors import FasError, SpectralError
 from fasutils.simulation.halftone import SCREEN_ANGLES_DEG, am_screen
 from fasutils.spectral import spectra
 
@@ -148,7 +148,7 @@ def test_luma_chroma_follows_bt601():
 def test_bad_channels_are_refused_with_a_fix(channel, message):
     for function in (spectra.log_spectrum, spectra.radial_profile, spectra.high_frequency_ratio,
                      spectra.find_peaks, spectra.peak_score):
-        with pytest.raises(spectra.SpectralError, match=message):
+        with pytest.raises(SpectralError, match=message):
             function(channel)
 
 

@@ -3,7 +3,9 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+import pytest
 
+from fasutils.core.errors import SpectralError
 from fasutils.spectral.figures import maps_figure, radial_figure, spectra_figure
 
 
@@ -27,3 +29,8 @@ def test_radial_and_map_figures_are_labelled():
     panels = [a for a in maps.axes if a.get_title()]  # the others are colour bars
     assert [a.get_title() for a in panels] == ["one", "signed"]
     assert panels[1].images[0].get_cmap().name == "RdBu_r" and panels[0].images[0].get_cmap().name == "viridis"
+
+
+def test_maps_figure_needs_one_title_per_map():
+    with pytest.raises(SpectralError, match="one title per map"):
+        maps_figure([np.ones((4, 4)), np.ones((4, 4))], ["only one"])

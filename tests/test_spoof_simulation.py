@@ -4,8 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fasutils.core import errors
-from fasutils.core.errors import FasError
+from fasutils.core.errors import FasError, SimulationError
 from fasutils.simulation import attacks as sim
 from fasutils.simulation import configs, display, halftone
 from fasutils.simulation.camera import CameraConfig, capture, srgb_to_linear
@@ -16,7 +15,7 @@ IDEAL_CAMERA = CameraConfig(exposure=(1, 1), white_balance=(1, 1), psf_sigma_px=
                             shot_noise=(0, 0), read_noise=(0, 0), demosaic=("bilinear",), jpeg_quality=None)
 # A frontal, evenly lit medium with the face at its original size: derived periods are then exact in the output.
 FRONTAL = configs.SceneConfig(face_scale=(1, 1), face_shift=(0, 0), yaw_deg=(0, 0), pitch_deg=(0, 0), roll_deg=(0, 0),
-                          illumination=(1, 1), light_gradient=(0, 0), glare=(0, 0), background_blur_px=(0, 0))
+                              illumination=(1, 1), light_gradient=(0, 0), glare=(0, 0), background_blur_px=(0, 0))
 NOSE = 2  # YuNet order: right eye, left eye, nose tip, right and left mouth corners; then the box corners
 
 
@@ -101,8 +100,8 @@ def test_inks_mix_subtractively_and_black_sets_the_dynamic_range():
 def test_print_coverage_compresses_the_gamut_and_keeps_greys_neutral():
     paper = np.array([0.88, 0.88, 0.88], np.float32)
     colours = np.array([[[0, 0, 0], [128, 128, 128], [255, 255, 255], [0, 255, 0]]], np.uint8)
-    printed = halftone.ink_reflectance(halftone.print_coverage(colours, paper, 0.03, saturation=0.8, gcr=0.5, dot_gain=0.0),
-                                  paper, 0.03)[0]
+    coverage = halftone.print_coverage(colours, paper, 0.03, saturation=0.8, gcr=0.5, dot_gain=0.0)
+    printed = halftone.ink_reflectance(coverage, paper, 0.03)[0]
     black, grey, white, green = printed
     np.testing.assert_allclose(white, paper, rtol=1e-4)  # no ink on white
     assert np.ptp(grey) < 0.02 * grey.mean() and np.ptp(black) < 0.1 * black.mean()
@@ -147,7 +146,7 @@ def test_print_shows_its_halftone_at_the_derived_period_in_camera_pixels(backgro
     photo = np.full((256, 256, 3), 128, np.uint8)
     points = np.array([[64, 64], [192, 64], [192, 192], [64, 192]], float)
     config = configs.PrintConfig(scene=FRONTAL, print_width_mm=(20, 20), lpi=(85, 85), fm_probability=0.0, gcr=(1, 1),
-                             bend_probability=0.0, paper_texture=(0, 0), paper_tint=(0, 0))
+                                 bend_probability=0.0, paper_texture=(0, 0), paper_tint=(0, 0))
     result = sim.simulate("print", photo, points, background, (256, 256), np.random.default_rng(0), config=config,
                           camera=MILD_CAMERA)
     assert result.params["camera_px_per_mm"] == pytest.approx(12.8, rel=1e-3)  # 128 px face / 10 mm on paper
@@ -162,8 +161,8 @@ def test_print_shows_its_halftone_at_the_derived_period_in_camera_pixels(backgro
 def test_replay_shows_its_display_grid_at_the_derived_pitch(background):
     photo = np.full((256, 256, 3), 230, np.uint8)
     points = np.array([[64, 64], [192, 64], [192, 192], [64, 192]], float)
-    config = configs.ReplayConfig(scene=FRONTAL, screen_width_mm=(60, 60), pitch_mm=(0.3, 0.3), backlight_falloff=(0, 0),
-                              reflection=(0, 0))
+    config = configs.ReplayConfig(scene=FRONTAL, screen_width_mm=(60, 60), pitch_mm=(0.3, 0.3),
+                                  backlight_falloff=(0, 0), reflection=(0, 0))
     result = sim.simulate("replay", photo, points, background, (256, 256), np.random.default_rng(0), config=config,
                           camera=IDEAL_CAMERA)
     pitch = result.params["display_pitch_camera_px"]
@@ -245,7 +244,7 @@ def test_same_seed_same_spoof_and_other_seeds_differ(background):
 
 def test_unknown_kind_names_the_valid_kinds(background):
     photo, points = face_photo()
-    with pytest.raises(errors.SimulationError) as raised:
+    with pytest.raises(SimulationError) as raised:
         sim.simulate("mask", photo, points, background, (128, 128), np.random.default_rng(0))
     assert isinstance(raised.value, FasError)
     assert all(kind in str(raised.value) for kind in configs.KINDS)
@@ -266,7 +265,7 @@ def test_bad_inputs_are_refused_with_the_reason(change, problem, background):
     photo, points = face_photo()
     arguments = {"photo": photo, "points": points, "background": background, "out_size": (128, 128),
                  "config": None, "supersample": 3, **change}
-    with pytest.raises(errors.SimulationError, match=problem) as raised:
+    with pytest.raises(SimulationError, match=problem) as raised:
         sim.simulate("print", arguments["photo"], arguments["points"], arguments["background"],
                      arguments["out_size"], np.random.default_rng(0), supersample=arguments["supersample"],
                      config=arguments["config"])
@@ -275,7 +274,7 @@ def test_bad_inputs_are_refused_with_the_reason(change, problem, background):
 
 def test_cut_photo_needs_its_eye_points(background):
     photo, points = face_photo()
-    with pytest.raises(errors.SimulationError, match="eyes"):
+    with pytest.raises(SimulationError, match="eyes"):
         sim.simulate("cut_photo", photo, points[5:7], background, (128, 128), np.random.default_rng(0),
                      config=configs.CutPhotoConfig(eye_indices=(0, 4)))
 

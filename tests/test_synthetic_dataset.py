@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fasutils.data.live_pool import PoolFace, Skipped, split_of
+from fasutils.data.live_pool import PoolFace, SkippedSource, split_of
 from fasutils.simulation import dataset as synthetic_dataset
 from fasutils.simulation.dataset import DatasetSpec, build_dataset, medium_content
 
@@ -34,7 +34,7 @@ def tiny_pool(monkeypatch, tmp_path):
     monkeypatch.setenv("FAS_CACHE_DIR", str(tmp_path))
     faces = [_painted_face(seed) for seed in range(3)]
     monkeypatch.setattr(synthetic_dataset, "collect_faces",
-                        lambda spec, detector: (faces, [Skipped("painted/broken", "no face of at least 36 px")]))
+                        lambda spec, detector: (faces, [SkippedSource("painted/broken", "no face of at least 36 px")]))
     return faces
 
 
@@ -62,7 +62,8 @@ def test_a_finished_build_is_reused_and_an_interrupted_one_is_not(tiny_pool, mon
     spec = DatasetSpec(workers=0, attacks=("print",))
     first = build_dataset(spec, DETECTOR)
     stamp = (first.folder / "build.json").stat().st_mtime_ns
-    monkeypatch.setattr(synthetic_dataset, "collect_faces", lambda spec, detector: pytest.fail("rebuilt a finished build"))
+    monkeypatch.setattr(synthetic_dataset, "collect_faces",
+                        lambda spec, detector: pytest.fail("rebuilt a finished build"))
     assert (build_dataset(spec, DETECTOR).folder / "build.json").stat().st_mtime_ns == stamp
     (first.folder / "build.json").unlink()  # as if interrupted before the last step
     monkeypatch.setattr(synthetic_dataset, "collect_faces", lambda spec, detector: (tiny_pool, []))
@@ -75,7 +76,8 @@ def test_the_same_spec_gives_the_same_images(tiny_pool, tmp_path, monkeypatch):
     first = [cv2.imread(str(r.path)) for r in build_dataset(spec, DETECTOR).report.records]
     second = [cv2.imread(str(r.path)) for r in build_dataset(spec, DETECTOR, force=True).report.records]
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
-    assert DatasetSpec(seed=1).fingerprint() != spec.fingerprint() == DatasetSpec(workers=2, attacks=("replay",)).fingerprint()
+    same_but_workers = DatasetSpec(workers=2, attacks=("replay",))
+    assert DatasetSpec(seed=1).fingerprint() != spec.fingerprint() == same_but_workers.fingerprint()
 
 
 def test_a_failing_image_is_reported_and_the_rest_is_kept(tiny_pool, monkeypatch):

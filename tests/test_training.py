@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from fasutils.core.errors import ModelError, TrainingError
+from fasutils.core.errors import ModelError, TrainingError, TrainingInterrupted
 from fasutils.data.crops import MINIVISION_2_7
 from fasutils.data.readers import write_manifest
 from fasutils.data.records import Record
@@ -28,7 +28,7 @@ from fasutils.training.checkpoints import (
 )
 from fasutils.training.config import TrainConfig
 from fasutils.training.data import BalancedDistributedSampler, SpoofTrainingDataset
-from fasutils.training.loop import BEST, LAST, TrainingInterrupted, train
+from fasutils.training.loop import BEST, LAST, train
 
 PROJECT = Path(__file__).resolve().parent.parent
 TINY = TrainConfig(epochs=3, batch_size=8, lr=0.01)  # 32 training images: 4 steps an epoch, about 0.5 s
@@ -154,12 +154,13 @@ def test_sigint_saves_mid_epoch_and_resume_is_identical(data, straight, tmp_path
         if (info.epoch, info.step) == (1, 1):
             os.kill(os.getpid(), signal.SIGINT)
 
+    handler_before = signal.getsignal(signal.SIGINT)  # not always Python's default: a background job ignores SIGINT
     with pytest.raises(TrainingInterrupted, match="interrupted at epoch 2, step 2") as stopped:
         train(TINY, *data, tmp_path, progress=False, on_step=interrupt)
     assert len(stopped.value.result.history) == 1
     saved = torch.load(tmp_path / LAST, weights_only=True)
     assert (saved["epoch"], saved["step"]) == (1, 2)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    assert signal.getsignal(signal.SIGINT) is handler_before  # the handler is put back
     resumed = train(TINY, *data, tmp_path, progress=False)
     assert losses(resumed.history) == losses(straight.history) and same_weights(resumed.model, straight.model)
 
@@ -242,7 +243,7 @@ def test_load_for_inference_names_a_missing_or_contradicting_configuration(strai
 def test_torchrun_two_processes_end_with_identical_weights(data, tmp_path):
     records = [dataclasses.replace(r, path=tmp_path / "images" / Path(r.path).name) for r in data[0] + data[1]]
     (tmp_path / "images").mkdir()
-    for original, copy in zip(data[0] + data[1], records):
+    for original, copy in zip(data[0] + data[1], records, strict=True):
         copy.path.write_bytes(Path(original.path).read_bytes())
     manifest = write_manifest(records, tmp_path / "manifest.csv")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",

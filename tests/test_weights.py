@@ -1,6 +1,7 @@
 import zipfile
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
 from test_minifasnet import randomise
@@ -12,7 +13,7 @@ from fasutils.models.architecture import minifasnet
 
 
 def published(state: dict, family: str) -> dict:
-    """Our state dict re-keyed (and wrapped) the way each project ships it (field-facts §1.8)."""
+    """Our state dict re-keyed (and wrapped) the way each project ships it (see fasutils.models.weights)."""
     if family == "minivision":  # the bare classifier, DataParallel prefix, no Fourier branch
         return {"module." + key.removeprefix("model."): value for key, value in state.items()
                 if key.startswith("model.")}
@@ -173,7 +174,6 @@ def test_every_published_checkpoint_loads_strictly(reference_dir, name, family, 
 @pytest.mark.parametrize("pth, onnx, batch", [("hairymax/bin-1.5-128.pth", "hairymax/bin-1.5-128.onnx", 1),
                                               ("johnraivenolazo/best-98.20.pth", "johnraivenolazo/best-98.20.onnx", 4)])
 def test_published_weights_match_their_shipped_onnx(reference_dir, pth, onnx, batch):
-    ort = pytest.importorskip("onnxruntime")
     model = w.load_minifasnet(assets.path(pth)).model
     session = ort.InferenceSession(str(assets.path(onnx)), providers=["CPUExecutionProvider"])
     generator = torch.Generator().manual_seed(0)

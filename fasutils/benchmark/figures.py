@@ -1,4 +1,10 @@
-"""TODO docstring (plots)."""
+"""Figures of benchmark results (matplotlib; each function returns its figure, notebooks call ``plt.show()``).
+
+Where the time goes by operator type (:func:`fasutils.benchmark.runners.profile_ops` tables), latency against file
+size, the distribution of every timed call, and thread scaling (:func:`fasutils.benchmark.suite.run_benchmark`
+results). :func:`operator_times` is introduced in ``04_onnx_int8_export.ipynb``, the others in
+``06_benchmarking.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,8 @@ import pandas as pd
 
 
 def operator_times(profiles: Mapping[str, pd.DataFrame], top: int = 6) -> plt.Figure:
-    """Stacked bars of run time per operator type (``fasutils.benchmark.runners.profile_ops`` tables), one bar per model;
-    the ``top`` costliest operators of each get their own colour, the rest is "other"."""
+    """Stacked bars of run time per operator type (``fasutils.benchmark.runners.profile_ops`` tables), one bar per
+    model; the ``top`` costliest operators of each get their own colour, the rest is "other"."""
     shown = list(dict.fromkeys(op for table in profiles.values() for op in table.index[:top]))
     figure, axis = plt.subplots(figsize=(10, 0.6 * len(profiles) + 1.8))
     left = np.zeros(len(profiles))
@@ -34,7 +40,7 @@ def latency_vs_size(models: pd.DataFrame, table: pd.DataFrame, threads: int = 1)
     per task (the ``models`` and ``table`` of ``fasutils.benchmark.suite.run_benchmark``), both axes logarithmic."""
     single = table[(table["batch"] == 1) & (table["threads"] == threads)].set_index("model")["p50 ms"]
     figure, axis = plt.subplots(figsize=(9, 5.5))
-    for (task, group), marker in zip(models.loc[single.index].groupby("task", sort=False), "os^D"):
+    for (task, group), marker in zip(models.loc[single.index].groupby("task", sort=False), "os^D", strict=False):
         axis.scatter(group["size MB"], single[group.index], marker=marker, s=45, label=task)
         for name, size in group["size MB"].items():
             axis.annotate(name, (size, single[name]), xytext=(5, 3), textcoords="offset points", fontsize=7)
@@ -49,13 +55,14 @@ def latency_vs_size(models: pd.DataFrame, table: pd.DataFrame, threads: int = 1)
 
 
 def latency_distributions(samples: pd.DataFrame, batch: int = 1) -> plt.Figure:
-    """Every timed call at ``batch`` (``fasutils.benchmark`` samples) as box plots, one row per model and one
-    panel per thread count; boxes span p25-p75, whiskers p1-p99, dots the calls beyond."""
+    """Every timed call at ``batch`` (the ``samples`` of :func:`fasutils.benchmark.suite.run_benchmark`) as box
+    plots, one row per model and one panel per thread count; boxes span p25-p75, whiskers p1-p99, dots the calls
+    beyond."""
     chosen = samples[samples["batch"] == batch]
     names, counts = list(dict.fromkeys(chosen["model"])), sorted(chosen["threads"].unique())
     figure, axes = plt.subplots(1, len(counts), figsize=(6 * len(counts), 0.4 * len(names) + 1.6), sharex=True,
                                 sharey=True, squeeze=False)
-    for axis, count in zip(axes.flat, counts):
+    for axis, count in zip(axes.flat, counts, strict=True):
         calls = chosen[chosen["threads"] == count].groupby("model")["ms"]
         axis.boxplot([calls.get_group(name) for name in names], orientation="horizontal", whis=(1, 99),
                      flierprops={"markersize": 2})
@@ -69,8 +76,9 @@ def latency_distributions(samples: pd.DataFrame, batch: int = 1) -> plt.Figure:
 
 
 def thread_scaling(table: pd.DataFrame, batch: int = 1) -> plt.Figure:
-    """Speed-up of each model's p50 at ``batch`` over its p50 on the fewest threads timed (``fasutils.benchmark``
-    table), one bar per model and thread count; dotted lines mark no gain and perfect scaling."""
+    """Speed-up of each model's p50 at ``batch`` over its p50 on the fewest threads timed (the ``table`` of
+    :func:`fasutils.benchmark.suite.run_benchmark`), one bar per model and thread count; dotted lines mark no gain
+    and perfect scaling."""
     p50 = table[table["batch"] == batch].pivot(index="model", columns="threads", values="p50 ms")
     p50 = p50.loc[list(dict.fromkeys(table.loc[table["batch"] == batch, "model"]))]
     fewest, more = p50.columns[0], p50.columns[1:]

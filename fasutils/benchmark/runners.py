@@ -1,4 +1,10 @@
-"""TODO docstring (benchmark)."""
+"""The models a benchmark times, as zero-argument calls: an ONNX file in onnxruntime, an ncnn model image by
+image, YuNet through ``cv2.FaceDetectorYN``; and onnxruntime's profile of where the time goes, by operator type.
+
+Each runner does its set-up (session, feeds, ncnn ``Mat``s) when it is made, so a timed call is the model's run
+alone. Every onnxruntime session comes from :func:`fasutils.export.sessions.session`. Introduced in
+``04_onnx_int8_export.ipynb`` (onnxruntime); ``06_benchmarking.ipynb`` adds ncnn and OpenCV.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from fasutils.core.errors import ExportError
+from fasutils.core.errors import DetectionError
 from fasutils.export.onnx_export import load_onnx
-from fasutils.export.sessions import session
+from fasutils.export.sessions import batch_feeds, session
 
 if TYPE_CHECKING:
     from fasutils.data.faces import Face
 
-
+# the modules each runtime imports: a memory measurement imports them before its baseline
 RUNTIME_MODULES = {"onnxruntime": ("onnxruntime",), "ncnn": ("ncnn",), "opencv": ("cv2", "fasutils.detection.yunet")}
 
 
@@ -29,12 +35,10 @@ def onnx_runner(path: str | Path, inputs: np.ndarray, threads: int, optimization
     A file whose batch is fixed to 1 (e.g. hairymax's exports) runs the batch image by image, as its users must.
     """
     runner = session(path, threads=threads, optimization=optimization)
-    model_input = runner.get_inputs()[0]
-    batch = np.ascontiguousarray(inputs, dtype=np.float32)
-    if model_input.shape[0] == 1 and len(batch) > 1:
-        feeds = [{model_input.name: image[None]} for image in batch]
+    feeds = batch_feeds(runner, inputs)
+    if len(feeds) > 1:
         return lambda: [runner.run(None, feed) for feed in feeds]
-    feed = {model_input.name: batch}
+    feed = feeds[0]
     return lambda: runner.run(None, feed)
 
 
@@ -43,18 +47,9 @@ def profile_ops(path: str | Path, inputs: np.ndarray, *, threads: int = 1, runs:
 
     Columns: ms per run, share of the total, kernels per run, and whether the kernel computes in integers.
     """
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     load_onnx(path)  # a clear error for a file that is not ONNX
     with tempfile.TemporaryDirectory() as scratch:
-        options.enable_profiling, options.profile_file_prefix = True, os.path.join(scratch, "profile")
-        try:
-            runner = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime's own exception types
-            raise ExportError(f"{path}: onnxruntime cannot load it ({str(error).splitlines()[0]})") from None
+        runner = session(path, threads, "all", profile_prefix=os.path.join(scratch, "profile"))
         feed = {runner.get_inputs()[0].name: np.ascontiguousarray(inputs, dtype=np.float32)}
         for _ in range(runs):
             runner.run(None, feed)
@@ -76,8 +71,6 @@ def ncnn_runner(param: str | Path, bin_file: str | Path, inputs: np.ndarray, thr
     mode), with ``threads`` threads; the first input blob is fed and every output blob extracted.
     """
     import ncnn
-
-    from fasutils.core.errors import DetectionError
 
     net = ncnn.Net()
     net.opt.num_threads = threads

@@ -1,17 +1,12 @@
-"""Speed measured fairly on a shared, noisy machine: interleaved rounds, percentiles, paired ratios, profiles,
-throughput, memory and arithmetic.
+"""The suite's benchmark: every model timed alike, its facts beside its speed, and whole pipelines in frames/s.
 
-All models under test run in the same process, round-robin: in each round every model runs ``per_round`` times
-in turn, so a burst of load from elsewhere hits all of them alike. A ratio to the baseline is taken per round
-(median of the model / median of the baseline in that round) and the median of those paired ratios is reported.
-Speed targets live here and in the notebooks, never in timed unit tests.
-
-:func:`run_benchmark` times a list of :class:`BenchModel` (onnxruntime, ncnn or OpenCV's YuNet) at several thread
-counts and batch sizes, one interleaved pass per setting, and records each model's file size, weights, MACs
-(:func:`onnx_arithmetic`), achieved GFLOP/s and peak resident memory (:func:`peak_memory_mb`, in a child process).
-:func:`suite_models` is the suite's comparison (ours FP32/INT8, the published files, the detectors);
-:func:`pipeline_fps` times detect + crop + classify on photos. Introduced in ``04_onnx_int8_export.ipynb``;
-``06_benchmarking.ipynb`` and ``python -m fasutils bench`` build on it.
+:func:`run_benchmark` times a list of :class:`~fasutils.benchmark.facts.BenchModel` (onnxruntime, ncnn or
+OpenCV's YuNet) at several thread counts and batch sizes, one interleaved pass per setting
+(:mod:`fasutils.benchmark.timing`), and records each model's file size, weights, MACs, achieved GFLOP/s and peak
+resident memory (:mod:`fasutils.benchmark.facts`) in a :class:`BenchmarkResult`; :func:`summary` makes one row per
+model of it. :data:`SUITE` / :func:`suite_models` are the suite's comparison (ours FP32/INT8, the published files,
+the detectors); :func:`suite_pipelines` and :func:`pipeline_fps` time detect + crop + classify on photos.
+Introduced in ``06_benchmarking.ipynb``; ``python -m fasutils bench`` runs it from the command line.
 """
 
 from __future__ import annotations
@@ -35,10 +30,10 @@ from fasutils.benchmark.timing import (
     latency_table,
     paired_ratios,
 )
-from fasutils.core.errors import FasError
+from fasutils.core.errors import BenchmarkError
 from fasutils.core.files import atomic_write_text
 from fasutils.detection.boxes import NCNN_INPUT_SIZE
-from fasutils.detection.detectors import YoloV7LiteOnnx
+from fasutils.detection.detectors import YoloV7Lite
 from fasutils.detection.yolov7 import PUBLISHED_NCNN
 
 if TYPE_CHECKING:
@@ -97,7 +92,7 @@ def run_benchmark(models: Sequence[BenchModel], *, threads: Sequence[int] = (1, 
     p50. Facts and memory are measured first, each model's memory in its own child process.
     """
     if not models:
-        raise ValueError("no models to benchmark")
+        raise BenchmarkError("no models to benchmark")
     machine = machine_description()
     facts = describe(models, memory, progress)
     passes = [_timed_pass(models, t, b, baselines, rounds, per_round, warmup, progress)
@@ -144,7 +139,8 @@ SUITE = (  # name, task, runtime, files (asset names, or "ours:" and what _Suite
      "our ONNX export of the published weights, network only"),
     ("YOLOv7-lite 512x288 ORT", "detector", "onnxruntime", ("ours:yolov7-lite",), NCNN_INPUT_SIZE,
      "the same export, network only"),
-    ("YOLOv7-lite 512x288 ncnn", "detector", "ncnn", PUBLISHED_NCNN, NCNN_INPUT_SIZE, "the published ncnn file, network only (counted in our export)"),
+    ("YOLOv7-lite 512x288 ncnn", "detector", "ncnn", PUBLISHED_NCNN, NCNN_INPUT_SIZE,
+     "the published ncnn file, network only (counted in our export)"),
     ("YuNet 640 OpenCV", "detector", "opencv", ("yunet/detector.onnx",), (640, 640),
      "cv2.FaceDetectorYN: network, decoding and NMS"),
     ("YuNet 640 ORT", "detector", "onnxruntime", ("yunet/detector.onnx",), (640, 640), "the same file, network only"),
@@ -211,8 +207,8 @@ def suite_models(folder: str | Path, patterns: Sequence[str] = ()) -> list[Bench
     """
     unmatched = [p for p in patterns if not any(p.lower() in row[0].lower() for row in SUITE)]
     if unmatched:
-        raise FasError(f"no benchmark model matches {', '.join(map(repr, unmatched))}; the models are: "
-                       f"{', '.join(row[0] for row in SUITE)}")
+        raise BenchmarkError(f"no benchmark model matches {', '.join(map(repr, unmatched))}; the models are: "
+                             f"{', '.join(row[0] for row in SUITE)}")
     files_of = _SuiteFiles(Path(folder))
     return [BenchModel(name, task, runtime, tuple(map(files_of, files)), size,
                        CLASSIFIER_BATCHES if task == "classifier" else (1,),
@@ -235,7 +231,8 @@ def suite_pipelines(models: Sequence[BenchModel], threads: int) -> dict[str, Pip
     files = {m.name: m.files[0] for m in models}
     ours = onnx_classifier(files["ours 80 INT8"], threads)
     theirs = onnx_classifier(files["johnraivenolazo 128 FP32"], threads, JOHNRAIVENOLAZO)
-    yolo = {size: YoloV7LiteOnnx(files["YOLOv7-lite 640 ORT"], size, threads) for size in ((640, 640), NCNN_INPUT_SIZE)}
+    yolo = {size: YoloV7Lite(files["YOLOv7-lite 640 ORT"], size, threads=threads)
+            for size in ((640, 640), NCNN_INPUT_SIZE)}
     cv2.setNumThreads(threads)  # YuNet's threads: an OpenCV setting for the whole process
     return {"YOLOv7-lite 640 + ours 80 INT8": Pipeline(yolo[640, 640], [ours], "yolov7-lite 640"),
             "YOLOv7-lite 512x288 + ours 80 INT8": Pipeline(yolo[NCNN_INPUT_SIZE], [ours], "yolov7-lite 512x288"),

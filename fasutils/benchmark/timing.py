@@ -1,16 +1,21 @@
-"""TODO docstring (benchmark)."""
+"""Speed measured fairly on a shared, noisy machine: interleaved rounds, percentiles and paired ratios.
+
+All models under test run in the same process, round-robin: in each round every model runs ``per_round`` times
+in turn, so a burst of load from elsewhere hits all of them alike. A ratio to the baseline is taken per round
+(median of the model / median of the baseline in that round) and the median of those paired ratios is reported.
+Speed targets live here and in the notebooks, never in timed unit tests. Introduced in
+``04_onnx_int8_export.ipynb``; ``06_benchmarking.ipynb`` builds the suite's benchmark on it.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
-if TYPE_CHECKING:
-    pass
+from fasutils.core.errors import BenchmarkError
 
 RATIO = "× baseline (paired)"
 
@@ -19,7 +24,7 @@ def interleaved_latency(runners: Mapping[str, Callable[[], object]], *, rounds: 
                         warmup: int = 20, progress: bool = True) -> pd.DataFrame:
     """Time each runner ``rounds x per_round`` times, interleaved; one row per call: model, round, ms."""
     if not runners:
-        raise ValueError("no runners to time")
+        raise BenchmarkError("no runners to time")
     for run in runners.values():
         for _ in range(warmup):
             run()
@@ -37,7 +42,7 @@ def paired_ratios(samples: pd.DataFrame, baseline: str) -> pd.Series:
     """Per model of ``samples``: the median over rounds of (its median ms in the round / the baseline's)."""
     per_round = samples.groupby(["model", "round"])["ms"].median().unstack("round")  # (models, rounds)
     if baseline not in per_round.index:
-        raise ValueError(f"baseline {baseline!r} is not among the timed models {list(per_round.index)}")
+        raise BenchmarkError(f"baseline {baseline!r} is not among the timed models {list(per_round.index)}")
     return (per_round / per_round.loc[baseline]).median(axis=1)
 
 

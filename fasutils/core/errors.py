@@ -7,6 +7,8 @@ prints the message alone (no traceback) and exits with code 2; notebooks show it
 
 from __future__ import annotations
 
+from numbers import Integral  # int and NumPy's integers alike
+
 
 class FasError(Exception):
     """A user-fixable problem. Its message names the thing at fault and what to do about it."""
@@ -68,7 +70,7 @@ class TrainingInterrupted(FasError):
 
 
 class ExportError(FasError, ValueError):
-    """A model that cannot be exported, quantized or read back: ONNX, INT8 calibration, ncnn files."""
+    """A model that cannot be exported, quantized or read back: ONNX files, INT8 calibration data."""
 
 
 class UntrainedModelError(ExportError):
@@ -76,7 +78,8 @@ class UntrainedModelError(ExportError):
 
 
 class DetectionError(FasError, ValueError):
-    """A face detector that cannot be loaded, an input it cannot read, or pipeline settings that do not work."""
+    """A face detector that cannot be loaded (its ONNX or ncnn files), an input it cannot read, or pipeline settings
+    that do not work."""
 
 
 class BenchmarkError(FasError, ValueError):
@@ -92,7 +95,8 @@ class NotebookError(FasError):
 
 
 def positive_int(value: object, name: str, error: type[FasError] = FasError) -> int:
-    """``value`` as an ``int`` of at least 1, else ``error`` naming ``name`` and the value given."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    """``value`` (an ``int`` or NumPy integer, not a bool) as an ``int`` of at least 1, else ``error`` naming ``name``
+    and the value given. The one positive-integer check of the suite."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise error(f"{name} must be a positive integer, not {value!r}")
-    return value
+    return int(value)

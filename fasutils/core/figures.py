@@ -22,7 +22,7 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], ncols: int =
     figure, axes = plt.subplots(nrows, ncols, figsize=(cell_inches * ncols, cell_inches * nrows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
-    for axis, image, title in zip(axes.flat, images, titles):
+    for axis, image, title in zip(axes.flat, images, titles, strict=False):
         axis.imshow(image, cmap="gray" if image.ndim == 2 else None)
         axis.set_title(title, fontsize=9)
     figure.tight_layout()

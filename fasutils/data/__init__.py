@@ -10,6 +10,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "records": "ATTACK_TYPES IMAGE_SUFFIXES Record ReadReport Skipped",
     "readers": "read_folder read_manifest write_manifest",
     "celeba_spoof": "read_celeba_spoof",
+    "formats": "FORMATS READERS",
     "faces": "Face FaceDetector LANDMARK_NAMES face_points",
     "crops": "CONVENTIONS CropConvention HAIRYMAX_1_5 JOHNRAIVENOLAZO_1_5 MINIVISION_2_7 MINIVISION_4_0 crop_face "
              "crop_region",

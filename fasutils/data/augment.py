@@ -1,12 +1,15 @@
 """Training augmentations for face crops, in NumPy and OpenCV (no torchvision), seeded by a NumPy generator.
 
-The published trainers (``../shared/notes/field-facts.md`` §4) apply, in this order: RandomResizedCrop
-(scale 0.9-1.1, ratio 3/4-4/3), ColorJitter (brightness, contrast, saturation 0.4, hue 0.1), RandomRotation
-(±10°) and a horizontal flip. :func:`augment` does the same on a uint8 RGB crop ``(H, W, 3)`` and returns the
-same size and dtype. Differences from torchvision: a sampled crop larger than the image is clipped to it (instead
-of torchvision's ten retries and centre-crop fallback), and rotation interpolates bilinearly (torchvision's
-default is nearest); the corners it uncovers are black, as in torchvision. Every random draw comes from the
-``numpy.random.Generator`` passed in, so the same seed gives the same image.
+The published trainers (minivision-ai/Silent-Face-Anti-Spoofing ``src/data_io/dataset_loader.py``
+``get_train_loader``, reused by hairymax/Face-AntiSpoofing ``src/dataset_loader.py``) apply torchvision's
+RandomResizedCrop (scale 0.9-1.1, ratio 3/4-4/3), ColorJitter (brightness, contrast, saturation 0.4, hue 0.1),
+RandomRotation (±10°) and a horizontal flip, in this order (johnraivenolazo/face-antispoof-onnx
+``src/minifasv2/data.py`` rotates by up to ±90° with mirrored borders instead). :func:`augment` does the same on
+a uint8 RGB crop ``(H, W, 3)`` and returns the same size and dtype. Differences from torchvision: a sampled crop
+larger than the image is clipped to it (instead of torchvision's ten retries and centre-crop fallback), and
+rotation interpolates bilinearly (torchvision's default is nearest); the corners it uncovers are black, as in
+torchvision. Every random draw comes from the ``numpy.random.Generator`` passed in, so the same seed gives the
+same image.
 
 Introduced in ``03_training.ipynb``.
 """
@@ -24,7 +27,7 @@ from fasutils.core.errors import DataError
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """The published augmentation strengths (minivision, hairymax and johnraivenolazo use the same)."""
+    """The published augmentation strengths (minivision's, which hairymax reuses)."""
 
     scale: tuple[float, float] = (0.9, 1.1)  # crop area as a fraction of the image area
     ratio: tuple[float, float] = (3 / 4, 4 / 3)  # crop aspect (width / height), sampled log-uniformly

@@ -1,4 +1,15 @@
-"""TODO docstring (datasets)."""
+"""The CelebA-Spoof reader: its intra-test protocol's labels and face boxes as :class:`Record` s.
+
+CelebA-Spoof (Zhang et al., "CelebA-Spoof: Large-Scale Face Anti-Spoofing Dataset with Rich Annotations", ECCV 2020)
+labels each image with 44 integers in ``metas/intra_test/<split>_label.json``; index 40 is the spoof type and 43 live
+(0) or spoof (1). Spoof types map to the suite's attack types: 0 Live -> live; 1 Photo, 2 Poster, 3 A4 -> print;
+4 Face Mask, 5 Upper Body Mask, 6 Region Mask (paper cut-outs) -> cut_photo; 7 PC, 8 Pad, 9 Phone -> replay;
+10 3D Mask -> mask. Label 43 and the image's ``live``/``spoof`` folder must agree with it; the dataset's own name for
+the attack is kept in ``Record.attack_detail`` (e.g. "A4"). Each image's ``<name>_BB.txt`` gives its face box in a
+224x224 frame, rescaled by ``W / 224`` and ``H / 224`` as hairymax/Face-AntiSpoofing ``src/image_io.py``
+``read_image`` does.
+Introduced in ``07_evaluation_report.ipynb`` (``python -m fasutils evaluate --format celeba-spoof``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +18,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from fasutils.data.readers import _Collector, _relative_inside, _require_dir
+from fasutils.data.readers import Collector, relative_inside, require_dir
 from fasutils.data.records import ReadReport
 
 # CelebA-Spoof label index 40: code -> (attack_type, the dataset's name for it)
@@ -19,7 +30,7 @@ CELEBA_SPOOF_TYPES = {
 CELEBA_BOX_FRAME = 224  # CelebA-Spoof's *_BB.txt boxes are given in a 224x224 frame
 
 
-def _celeba_box(collector: _Collector, image: Path, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+def _celeba_box(collector: Collector, image: Path, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
     """The face box of ``image`` from its ``_BB.txt``, converted from the 224 frame to pixels and clipped."""
     box_file = image.with_name(image.stem + "_BB.txt")
     if not box_file.is_file():
@@ -34,7 +45,8 @@ def _celeba_box(collector: _Collector, image: Path, size: tuple[int, int]) -> tu
         collector.skip(box_file, "malformed box", f"expected 'x y w h score', found {' '.join(fields)[:60]!r}")
         return None
     width, height = size
-    x, y, w, h = (int(v * scale / CELEBA_BOX_FRAME) for v, scale in zip(values, (width, height, width, height)))
+    frame = (width, height, width, height)  # x, y, w, h: the score (a fifth value) is not used
+    x, y, w, h = (int(v * scale / CELEBA_BOX_FRAME) for v, scale in zip(values[:4], frame, strict=True))
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
     if x1 <= x0 or y1 <= y0:
         collector.skip(box_file, "malformed box", f"box {' '.join(fields[:4])} (224 frame) is empty inside the "
@@ -43,10 +55,10 @@ def _celeba_box(collector: _Collector, image: Path, size: tuple[int, int]) -> tu
     return x0, y0, x1 - x0, y1 - y0
 
 
-def _celeba_entry(collector: _Collector, root: Path, split: str, key: str, labels: object, boxes: bool,
+def _celeba_entry(collector: Collector, root: Path, split: str, key: str, labels: object, boxes: bool,
                   check_images: bool) -> None:
     where = f"{split}_label.json entry {key!r}"
-    relative = _relative_inside(key)
+    relative = relative_inside(key)
     parts = relative.parts if relative else ()
     if len(parts) != 5 or parts[0] != "Data" or parts[3] not in {"live", "spoof"}:
         problem = "path outside root" if relative is None else "bad label"
@@ -90,8 +102,8 @@ def read_celeba_spoof(root: str | Path, *, splits: Sequence[str] = ("train", "te
     (``x y w h score`` in a 224x224 frame) becomes a pixel box ``int(v * W / 224)`` (x, w) and
     ``int(v * H / 224)`` (y, h), clipped to the image; images without a usable box are skipped.
     """
-    root = _require_dir(Path(root), "CelebA-Spoof folder")
-    collector = _Collector("CelebA-Spoof", root, strict)
+    root = require_dir(Path(root), "CelebA-Spoof folder")
+    collector = Collector("CelebA-Spoof", root, strict)
     for split in splits:
         label_file = root / "metas" / "intra_test" / f"{split}_label.json"
         if not label_file.is_file():

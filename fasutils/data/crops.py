@@ -1,20 +1,22 @@
 """Face crops as each published model family cuts them: the box enlargement, the border rule and the resize.
 
 A model only works on crops made the way its training crops were made, so each convention is a named,
-frozen :class:`CropConvention`. The rules, from ``../shared/notes/field-facts.md`` §3:
+frozen :class:`CropConvention`. The rules, as the published inference code cuts them:
 
-- **minivision** (Silent-Face-Anti-Spoofing, ``CropImage``): the face box is enlarged ``scale`` times about its
-  centre, keeping the box's aspect (not square). The scale is first lowered to
-  ``min((H-1)/box_h, (W-1)/box_w, scale)`` so the enlarged box fits in the image, then the box is *shifted*
-  back inside (left/top edge to 0, right/bottom edge to W-1/H-1): no padding, ever. Corners are truncated to
-  int and the crop includes its right/bottom pixel; it is resized to 80x80 (bilinear), so the face may be
-  stretched. Weights ``2.7_80x80_MiniFASNetV2`` use scale 2.7, ``4_0_0_80x80_MiniFASNetV1SE`` scale 4.0.
-- **hairymax** (Face-AntiSpoofing ``*_1.5_128``, ``increased_crop``): a square of side
-  ``int(1.5 * max(w, h))`` centred on the box; its corner is ``int(centre - 1.5 * max(w, h) / 2)`` (truncated
-  toward zero, as published); what falls outside the image is **black** (constant 0); resized to 128 bilinear.
-- **johnraivenolazo** (face-antispoof-onnx, ``crop``): the same square, but what falls outside the image is
-  **mirrored** (``BORDER_REFLECT_101``); resized to 128 with Lanczos when enlarging and area averaging when
-  shrinking.
+- **minivision** (minivision-ai/Silent-Face-Anti-Spoofing, ``src/generate_patches.py``
+  ``CropImage._get_new_box``): the face box is enlarged ``scale`` times about its centre, keeping the box's
+  aspect (not square). The scale is first lowered to ``min((H-1)/box_h, (W-1)/box_w, scale)`` so the enlarged
+  box fits in the image, then the box is *shifted* back inside (left/top edge to 0, right/bottom edge to
+  W-1/H-1): no padding, ever. Corners are truncated to int and the crop includes its right/bottom pixel; it is
+  resized to 80x80 (bilinear), so the face may be stretched. Weights ``2.7_80x80_MiniFASNetV2`` use scale 2.7,
+  ``4_0_0_80x80_MiniFASNetV1SE`` scale 4.0.
+- **hairymax** (hairymax/Face-AntiSpoofing, ``video_predict.py`` ``increased_crop``; weights ``*_1.5_128``): a
+  square of side ``int(1.5 * max(w, h))`` centred on the box; its corner is ``int(centre - 1.5 * max(w, h) / 2)``
+  (truncated toward zero, as published); what falls outside the image is **black** (constant 0); resized to 128
+  bilinear.
+- **johnraivenolazo** (johnraivenolazo/face-antispoof-onnx, ``src/inference/preprocess.py`` ``crop``): the same
+  square, but what falls outside the image is **mirrored** (``BORDER_REFLECT_101``); resized to 128 with Lanczos
+  when enlarging and area averaging when shrinking.
 
 Both 128-pixel families then letterbox the crop to the model size; their crop is square and the model input is
 square, so the letterbox is a plain resize, which is what :func:`crop_face` does. (The published letterbox can
@@ -22,6 +24,7 @@ come out one pixel short through float rounding and pad that pixel; we do not re
 
 Colour order and value scaling (minivision: BGR 0-255; the others: RGB / 255) belong to the models, not here:
 crops keep the input's dtype (uint8) and channel order (the suite's RGB).
+
 Introduced in ``02_minifasnet_architecture.ipynb``.
 """
 
@@ -62,15 +65,15 @@ class CropConvention:
 
     def __post_init__(self) -> None:
         if self.box_rule not in BOX_RULES:
-            raise ValueError(f"box_rule must be one of {BOX_RULES}, not {self.box_rule!r}")
+            raise DataError(f"box_rule must be one of {BOX_RULES}, not {self.box_rule!r}")
         if self.border not in BORDERS:
-            raise ValueError(f"border must be one of {tuple(BORDERS)}, not {self.border!r}")
+            raise DataError(f"border must be one of {tuple(BORDERS)}, not {self.border!r}")
         if self.interpolation not in INTERPOLATIONS:
-            raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, not {self.interpolation!r}")
+            raise DataError(f"interpolation must be one of {INTERPOLATIONS}, not {self.interpolation!r}")
         if (self.box_rule == "square_pad") == (self.border == "none"):
-            raise ValueError("square_pad needs a border ('constant' or 'reflect101'); shift_inside takes 'none'")
+            raise DataError("square_pad needs a border ('constant' or 'reflect101'); shift_inside takes 'none'")
         if not self.scale > 0 or len(self.size) != 2 or min(self.size) < 1:
-            raise ValueError(f"scale must be > 0 and size two positive ints, not {self.scale!r}, {self.size!r}")
+            raise DataError(f"scale must be > 0 and size two positive ints, not {self.scale!r}, {self.size!r}")
 
 
 MINIVISION_2_7 = CropConvention(
@@ -152,7 +155,7 @@ def crop_face(image: np.ndarray, box_xywh: Sequence[float], convention: CropConv
     """
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         shape = getattr(image, "shape", None)
-        raise ValueError(f"image must be a uint8 (H, W, 3) array, not {type(image).__name__} {shape}")
+        raise DataError(f"image must be a uint8 (H, W, 3) array, not {type(image).__name__} {shape}")
     height, width = image.shape[:2]
     x0, y0, x1, y1 = crop_region((width, height), box_xywh, convention)
     inside = image[max(y0, 0):min(y1, height), max(x0, 0):min(x1, width)]

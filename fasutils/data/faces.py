@@ -1,8 +1,9 @@
 """Where a face is in an image: :class:`Face` (box, five landmarks, score), and what a face detector provides.
 
-Face boxes reach the suite from readers (CelebA-Spoof's ``_BB.txt``), from the simulation (which carries the
-points through every render) and from the detectors of :mod:`fasutils.detection`; all of them speak this record.
-Introduced in ``00_environment_and_data.ipynb``.
+The detectors of :mod:`fasutils.detection` (YuNet, YOLOv7-lite) return :class:`Face` records and fit
+:class:`FaceDetector`; the live pool and the simulation take any such detector, and the simulation carries a face's
+:func:`face_points` through every render. The record sits in the data layer so that they need no detector module.
+Introduced in ``00_environment_and_data.ipynb``; ``05_yolov7_lite_detection.ipynb`` names the landmarks.
 """
 
 from __future__ import annotations

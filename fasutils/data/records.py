@@ -1,4 +1,10 @@
-"""TODO docstring (datasets)."""
+"""The suite's one label scheme: attack types, :class:`Record` (one labelled face image) and :class:`ReadReport`.
+
+Every dataset reader (:mod:`fasutils.data.readers`, :mod:`fasutils.data.celeba_spoof`) returns a
+:class:`ReadReport`: the records it read, and each file or entry it left out (:class:`Skipped`) with the reason.
+The CSV manifest's columns (:data:`MANIFEST_COLUMNS`) are defined here, beside the fields they hold.
+Introduced in ``00_environment_and_data.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from fasutils.core.errors import DataError
 
 ATTACK_TYPES = ("live", "print", "replay", "cut_photo", "mask", "other")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
@@ -22,7 +30,8 @@ REQUIRED_COLUMNS = ("path", "is_spoof", "attack_type")
 class Record:
     """One labelled face image. ``box`` is x, y, w, h and ``landmarks`` five (x, y) points, in image pixels.
 
-    Landmarks follow the detector's order: two eyes, nose tip, two mouth corners.
+    Landmarks follow the detector's order: two eyes, nose tip, two mouth corners. An impossible label, box or
+    landmark list raises :class:`DataError`.
     """
 
     path: Path
@@ -38,15 +47,15 @@ class Record:
 
     def __post_init__(self) -> None:
         if self.attack_type not in ATTACK_TYPES:
-            raise ValueError(f"unknown attack type {self.attack_type!r}; the vocabulary is {', '.join(ATTACK_TYPES)}")
+            raise DataError(f"unknown attack type {self.attack_type!r}; the vocabulary is {', '.join(ATTACK_TYPES)}")
         if self.is_spoof != (self.attack_type != "live"):
-            raise ValueError(f"is_spoof={self.is_spoof} contradicts attack type {self.attack_type!r}")
+            raise DataError(f"is_spoof={self.is_spoof} contradicts attack type {self.attack_type!r}")
         if self.box is not None and (len(self.box) != 4 or not all(math.isfinite(v) for v in self.box)
                                      or self.box[2] <= 0 or self.box[3] <= 0):
-            raise ValueError(f"face box {self.box!r} is not x, y, w, h with positive width and height")
+            raise DataError(f"face box {self.box!r} is not x, y, w, h with positive width and height")
         if self.landmarks is not None and (len(self.landmarks) != LANDMARK_COUNT
                                            or any(len(point) != 2 for point in self.landmarks)):
-            raise ValueError(f"landmarks must be {LANDMARK_COUNT} (x, y) points, not {self.landmarks!r}")
+            raise DataError(f"landmarks must be {LANDMARK_COUNT} (x, y) points, not {self.landmarks!r}")
 
 
 @dataclass(frozen=True)

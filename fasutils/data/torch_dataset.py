@@ -1,4 +1,7 @@
-"""TODO docstring (datasets)."""
+"""Records as a PyTorch dataset of model-size face crops (:class:`FaceCropDataset`), for training and evaluation.
+
+The only module of :mod:`fasutils.data` that imports torch. Introduced in ``03_training.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +29,11 @@ class FaceCropDataset(Dataset):
     def __init__(self, records: Sequence[Record], convention: CropConvention, *, target: str = "is_spoof",
                  transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         if target not in {"is_spoof", "attack_type"}:
-            raise ValueError(f"target must be 'is_spoof' or 'attack_type', not {target!r}")
+            raise DataError(f"target must be 'is_spoof' or 'attack_type', not {target!r}")
         boxless = [record.path for record in records if record.box is None]
         if boxless:
             raise DataError(f"{len(boxless)} of {len(records)} records have no face box (first: {boxless[0]}); "
-                               "run a face detector on them first, or read the dataset with its boxes")
+                            "run a face detector on them first, or read the dataset with its boxes")
         self.records = list(records)
         self.convention = convention
         self.target = target

@@ -8,9 +8,10 @@ from fasutils.core.lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "boxes": "box_iou letterbox match_faces nms to_input",
     "decoding": "decode postprocess",
-    "yolov7": "CONFIGS export_detector_onnx load_published published_files yolov7_lite",
+    "yolov7_config": "CONFIGS YoloV7LiteConfig",
+    "yolov7": "export_detector_onnx load_published published_files yolov7_lite",
     "yunet": "YuNet",
-    "detectors": "DETECTORS YoloV7Lite YoloV7LiteOnnx load_detector",
+    "detectors": "DETECTORS YoloV7Lite load_detector",
     "drawing": "LANDMARK_RGB draw_faces draw_records",
     "pipeline": "Pipeline",
 })

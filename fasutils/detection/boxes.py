@@ -1,4 +1,12 @@
-"""TODO docstring (face_boxes)."""
+"""Model-agnostic box operations, in the spirit of ultralytics' ``utils/ops.py``: the letterbox that fits an image
+into a network input and maps points back, candidate detections, NMS (``cv2.dnn.NMSBoxes``), IoU and one-to-one
+matching of two detectors' faces.
+
+The letterbox resizes keeping the aspect ratio (bilinear, as in training) and centres the image on a grey (114)
+canvas; :func:`to_input` makes it RGB (N, 3, H, W) float32 in [0, 1]. YOLOv7-lite wants **RGB** (the ncnn C++
+demo of derronqi/yolov7-face feeds BGR; measured here, that loses about 60 % of the faces).
+Introduced in ``05_yolov7_lite_detection.ipynb``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,14 @@
-"""TODO docstring (face_boxes)."""
+"""From YOLOv7-lite's raw head maps to faces, as the published YOLOv7-face pipeline does it
+(derronqi/yolov7-face, ``models/yolo.py`` ``IKeypoint.forward`` and ``utils/general.py``):
+
+1. :func:`decode`: each level's (63, h, w) map is read as 3 anchors x 21 values. Box centre
+   ``(sigmoid * 2 - 0.5 + cell) * stride``, size ``(sigmoid * 2)^2 * anchor``; score ``sigmoid(objectness) *
+   sigmoid(class)``; landmarks ``(raw * 2 - 0.5 + cell) * stride``, **without** a sigmoid.
+2. :func:`postprocess`: keep scores above the threshold, NMS (:func:`~fasutils.detection.boxes.nms`), undo the
+   letterbox, clip to the image, drop faces narrower or shorter than ``min_face`` pixels.
+
+Introduced in ``05_yolov7_lite_detection.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +18,7 @@ import numpy as np
 
 from fasutils.data.faces import Face
 from fasutils.detection.boxes import Detections, Letterbox, nms
-from fasutils.detection.yolov7 import YoloV7LiteConfig
+from fasutils.detection.yolov7_config import YoloV7LiteConfig
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -19,7 +29,7 @@ def decode(outputs: Sequence[np.ndarray], config: YoloV7LiteConfig) -> Detection
     """Every anchor of the raw maps of one image, [(63, h, w) per stride], as boxes in network-input pixels."""
     boxes, scores, landmarks = [], [], []
     k = config.num_keypoints
-    for raw, anchors, stride in zip(outputs, config.anchors, config.strides):
+    for raw, anchors, stride in zip(outputs, config.anchors, config.strides, strict=True):
         values = raw.reshape(len(anchors), config.values_per_anchor, *raw.shape[-2:])  # (3, 21, h, w)
         values = values.transpose(0, 2, 3, 1).reshape(-1, config.values_per_anchor)  # (3*h*w, 21): anchor, y, x
         ys, xs = np.mgrid[:raw.shape[-2], :raw.shape[-1]]
@@ -50,4 +60,5 @@ def postprocess(outputs: Sequence[np.ndarray], config: YoloV7LiteConfig, placeme
     boxes = np.concatenate([top_left, bottom_right - top_left], 1)
     landmarks = placement.to_image(kept.landmarks).astype(np.float32)
     return [Face(tuple(float(v) for v in box), points, float(score))
-            for box, points, score in zip(boxes, landmarks, kept.scores) if min(box[2], box[3]) >= min_face]
+            for box, points, score in zip(boxes, landmarks, kept.scores, strict=True)
+            if min(box[2], box[3]) >= min_face]

@@ -1,4 +1,6 @@
-"""TODO docstring (pipeline)."""
+"""Faces drawn over pictures: boxes, the five landmarks in :data:`LANDMARK_RGB` and a label strip, coloured by the
+decision (live green, spoof red, undecided amber). Introduced in ``05_yolov7_lite_detection.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ def _draw_face(image: np.ndarray, box: Sequence[float], landmarks: np.ndarray | 
     thickness = max(1, round(max(image.shape[:2]) / 500))
     x, y, w, h = (round(v) for v in box)
     cv2.rectangle(image, (x, y), (x + w, y + h), colour, thickness, cv2.LINE_AA)
-    for (px, py), dot in zip(landmarks, LANDMARK_RGB):
+    for (px, py), dot in zip(landmarks, LANDMARK_RGB, strict=True):
         cv2.circle(image, (round(px), round(py)), max(2, round(w / 40)), dot, -1, cv2.LINE_AA)
     scale = min(max(w / 160, 0.35), 1.5)
     (text_w, text_h), baseline = cv2.getTextSize(label, LABEL_FONT, scale, 1)

@@ -2,9 +2,9 @@
 
 Each step is another module's; this one strings them together:
 
-1. **faces** from :class:`~fasutils.detection.detectors.YoloV7Lite` (the default) or :class:`~fasutils.detection.yunet.YuNet`
-   (any object with ``detect(image_rgb) -> list[Face]`` will do); faces narrower or shorter than ``min_face``
-   pixels (and at least 1) are dropped;
+1. **faces** from :class:`~fasutils.detection.detectors.YoloV7Lite` (the default) or
+   :class:`~fasutils.detection.yunet.YuNet` (any object with ``detect(image_rgb) -> list[Face]`` will do); faces
+   narrower or shorter than ``min_face`` pixels (and at least 1) are dropped;
 2. **P(live)** from each :class:`~fasutils.export.classifiers.Classifier` (the suite's model, a published model by name,
    a ``.pt`` or an exported ``.onnx``: :func:`~fasutils.export.classifiers.load_classifier`), on crops cut and prepared
    by its own input convention;
@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
-from fasutils.core.errors import DetectionError, FasError, InputFileError
+from fasutils.core.errors import DetectionError, FasError, InputFileError, positive_int
 from fasutils.core.files import atomic_write
 from fasutils.core.images import read_image
 from fasutils.data.records import IMAGE_SUFFIXES
@@ -48,13 +48,13 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".m
 def _write_image(path: Path, image_rgb: np.ndarray) -> Path:
     ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
     if not ok:
-        raise RuntimeError(f"OpenCV could not encode {path}")
+        raise DetectionError(f"OpenCV could not encode the drawn picture as {path.suffix}: {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write(path, lambda stream: stream.write(encoded.tobytes()))
 
 
 def video_frames(path: Path, every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-    """(frame index, RGB uint8 frame) of frames 0, every, 2 * every, ...; :class:`DetectionError` when the
+    """(frame index, RGB uint8 frame) of frames 0, every, 2 * every, ...; :class:`InputFileError` when the
     video cannot be opened or yields no frame."""
     capture = cv2.VideoCapture(str(path))
     try:
@@ -126,7 +126,8 @@ class Pipeline:
     @classmethod
     def load(cls, models: Sequence[str | Path] = (SUITE,), detector: str = "yolov7-lite", threshold: float = 0.5,
              min_face: float = 0.0, progress: bool = True) -> Pipeline:
-        """A pipeline from names: :func:`load_detector`, and :func:`~fasutils.export.classifiers.load_classifier` of each
+        """A pipeline from names: :func:`load_detector`, and
+        :func:`~fasutils.export.classifiers.load_classifier` of each
         model."""
         classifiers = [load_classifier(m) for m in models]  # first: a mistyped name fails before any detector loads
         return cls(load_detector(detector), classifiers, detector, threshold, min_face, progress)
@@ -140,7 +141,7 @@ class Pipeline:
                            tuple((round(float(x), 2), round(float(y), 2)) for x, y in face.landmarks),
                            round(face.score, 6), round(float(p[index]), 6),
                            "live" if p[index] >= self.threshold else "spoof", model.name, self.detector_name)
-                for index, face in enumerate(faces) for model, p in zip(self.models, p_live)]
+                for index, face in enumerate(faces) for model, p in zip(self.models, p_live, strict=True)]
 
     def _pictures(self, file: Path, every: int) -> Iterator[tuple[int | None, np.ndarray]]:
         if file.suffix.lower() not in VIDEO_SUFFIXES:
@@ -167,8 +168,7 @@ class Pipeline:
         A single file that cannot be read raises its :class:`~fasutils.core.errors.FasError`; in a folder such files are
         reported, skipped and listed in :attr:`PipelineResult.skipped`.
         """
-        if every < 1:
-            raise DetectionError(f"every must be a positive frame step, not {every}")
+        positive_int(every, "every (the video frame step)", DetectionError)
         path, out_dir = Path(path), Path(out_dir)
         files, skipped = _inputs(path, out_dir)
         root = path if path.is_dir() else path.parent

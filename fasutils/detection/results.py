@@ -1,4 +1,7 @@
-"""TODO docstring (pipeline)."""
+"""What a pipeline run found: one :class:`FaceRecord` per face and model, the files it skipped and why, and
+``predictions.json`` / ``predictions.csv`` holding the same records (written atomically).
+Introduced in ``05_yolov7_lite_detection.ipynb``.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """YOLOv7-lite face detectors (box + 5 landmarks), rebuilt from the published architecture facts.
 
-Source of the facts: ``../shared/notes/field-facts.md`` §6 (derronqi/yolov7-face configs ``yolov7-lite-t``,
-``yolov7-lite-s`` and the ncnn model ``yolov7-lite-e-opt-fp16``). One graph serves every variant:
+Source of the facts: derronqi/yolov7-face (``cfg/yolov7-lite-t.yaml``, ``cfg/yolov7-lite-s.yaml``,
+``models/common.py``) and its published ncnn model ``yolov7-lite-e-opt-fp16``. One graph serves every variant:
 
 - a stem to 1/4 resolution: lite-t/s a :class:`StemBlock`, lite-e conv 3x3 s2 + max-pool 3x3 s2;
 - three ShuffleNetV2 stages (:class:`ShuffleBlock`) giving P3 (1/8), P4 (1/16) and P5 (1/32), then SPPF
@@ -9,10 +9,11 @@ Source of the facts: ``../shared/notes/field-facts.md`` §6 (derronqi/yolov7-fac
 - a light FPN + PAN neck built of :class:`DWConvBlock`, every map ``head_channels`` wide;
 - the keypoint head :class:`KeypointHead`: per level 3 anchors x 21 values (box 4, objectness, class,
   5 landmarks x (x, y, visibility)). The model returns these **raw** maps, (N, 63, H/s, W/s) for s = 8, 16, 32;
-  :mod:`fasutils.detection.detectors` decodes them.
+  :mod:`fasutils.detection.decoding` decodes them.
 
-The variants differ only in the numbers of :data:`CONFIGS`. ``lite-e-0.5`` is the one whose weights are
-published (as ncnn files, GPL-3.0): lite-e at width 0.5, ReLU, with a single 1x1 keypoint conv.
+The variants differ only in the numbers of :data:`~fasutils.detection.yolov7_config.CONFIGS`. ``lite-e-0.5``
+is the one whose weights are published (as ncnn files, GPL-3.0): lite-e at width 0.5, ReLU, with a single 1x1
+keypoint conv.
 :func:`load_ncnn` reads them at run time into this module, whose convolutions are defined in the order the
 ncnn file lists them; the weights are never stored in the project. Introduced in
 ``05_yolov7_lite_detection.ipynb``.
@@ -20,7 +21,6 @@ ncnn file lists them; the weights are never stored in the project. Introduced in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,47 +29,13 @@ from torch import Tensor, nn
 
 from fasutils.core.errors import DetectionError
 from fasutils.core.files import atomic_output
+from fasutils.detection.yolov7_config import CONFIGS, YoloV7LiteConfig
 from fasutils.export.ncnn_format import NcnnLayer, read_ncnn
 from fasutils.export.onnx_export import quiet_exporter
 
-# Anchor (width, height) in input pixels, 3 per level, for strides 8, 16, 32 (shared by all lite configs).
-ANCHORS: tuple[tuple[tuple[int, int], ...], ...] = (((4, 5), (6, 8), (10, 12)),
-                                                     ((15, 19), (23, 30), (39, 52)),
-                                                     ((72, 97), (123, 164), (209, 297)))
-STRIDES = (8, 16, 32)
 PUBLISHED_NCNN = ("yolov7face/lite-e-fp16.param", "yolov7face/lite-e-fp16.bin")  # asset names, GPL-3.0
 INPUT_NAME, OUTPUT_NAMES = "images", ("stride_8", "stride_16", "stride_32")
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU}
-
-
-@dataclass(frozen=True)
-class YoloV7LiteConfig:
-    """Everything that decides a YOLOv7-lite network's shape."""
-
-    name: str
-    stem: str  # "stem_block" (lite-t/s) or "conv_pool" (lite-e)
-    stem_channels: int
-    stages: tuple[tuple[int, int], ...]  # P3, P4, P5: (channels, stride-1 blocks after the stride-2 one)
-    sppf: bool  # SPPF after P5
-    head_channels: int
-    activation: str  # key of ACTIVATIONS
-    num_keypoints: int = 5
-    num_classes: int = 1
-    anchors: tuple[tuple[tuple[int, int], ...], ...] = ANCHORS
-    strides: tuple[int, ...] = STRIDES
-
-    @property
-    def values_per_anchor(self) -> int:
-        """4 box + objectness + classes + keypoints x (x, y, visibility): 21 for faces."""
-        return 5 + self.num_classes + 3 * self.num_keypoints
-
-
-CONFIGS: dict[str, YoloV7LiteConfig] = {config.name: config for config in (
-    YoloV7LiteConfig("lite-t", "stem_block", 16, ((48, 2), (96, 5), (192, 2)), True, 48, "silu"),
-    YoloV7LiteConfig("lite-s", "stem_block", 32, ((96, 3), (192, 7), (384, 3)), True, 96, "silu"),
-    # lite-e at width_multiple 0.5 (channels by make_divisible(c / 2, 8)), ReLU: the published ncnn model
-    YoloV7LiteConfig("lite-e-0.5", "conv_pool", 16, ((64, 3), (120, 7), (232, 1)), False, 48, "relu"),
-)}
 
 
 class ConvBN(nn.Module):
@@ -240,7 +206,7 @@ class YoloV7LiteNet(nn.Module):
         out3 = self.merge3(torch.cat((self.up(top4), p3), 1))  # (N, h, H/8, W/8)
         out4 = self.out4(self.down3(out3) + top4)  # (N, h, H/16, W/16)
         out5 = self.out5(self.down4(out4) + top5)  # (N, h, H/32, W/32)
-        return tuple(level(x) for level, x in zip(self.head, (out3, out4, out5)))  # each (N, 63, H/s, W/s)
+        return tuple(level(x) for level, x in zip(self.head, (out3, out4, out5), strict=True))  # each (N, 63, H/s, W/s)
 
     def fuse(self) -> YoloV7LiteNet:
         """Fold every BatchNorm into its conv (for inference and for loading deployed weights); returns self."""
@@ -253,7 +219,7 @@ class YoloV7LiteNet(nn.Module):
 def yolov7_lite(name: str = "lite-e-0.5") -> YoloV7LiteNet:
     """A freshly initialised network of the named :data:`CONFIGS` entry."""
     if name not in CONFIGS:
-        raise ValueError(f"unknown YOLOv7-lite config {name!r}; choose one of {', '.join(CONFIGS)}")
+        raise DetectionError(f"unknown YOLOv7-lite config {name!r}; choose one of {', '.join(CONFIGS)}")
     return YoloV7LiteNet(CONFIGS[name])
 
 
@@ -296,7 +262,7 @@ def load_ncnn(param: str | Path, bin_file: str | Path, config: str | YoloV7LiteC
     for kind, ours, layers, copy in (
             ("convolution", convs, net.of_type("Convolution", "ConvolutionDepthWise"), _copy_conv),
             ("MemoryData", implicits, net.of_type("MemoryData"), _copy_implicit)):
-        for (where, target), layer in zip(ours, layers):
+        for (where, target), layer in zip(ours, layers, strict=False):
             copy(target, f"{model.config.name} {where}", layer)
         if len(ours) != len(layers):
             unmatched = layers[len(ours)].name if len(layers) > len(ours) else ours[len(layers)][0]

@@ -1,7 +1,8 @@
 """Face detection with OpenCV's ``FaceDetectorYN`` (YuNet), returning boxes and five landmarks.
 
-YuNet expects **BGR** input (the johnraivenolazo demo feeds RGB and loses about half of the small faces:
-``../shared/notes/reference-models-measured.md`` §3); :meth:`YuNet.detect` takes the suite's RGB images and
+YuNet (OpenCV Zoo, ``face_detection_yunet``; the file the suite uses ships in johnraivenolazo/face-antispoof-onnx,
+``models/detector.onnx``) expects **BGR** input: fed RGB, as that project's demo does, it loses about half of the
+small faces (measured here on the WIDER FACE photos). :meth:`YuNet.detect` takes the suite's RGB images and
 converts. Introduced in ``00_environment_and_data.ipynb``; notebook 05 compares it with YOLOv7-lite.
 """
 
@@ -36,7 +37,7 @@ class YuNet:
     def detect(self, image_rgb: np.ndarray) -> list[Face]:
         """All faces in an RGB uint8 image, highest score first."""
         if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
-            raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image_rgb.dtype} {image_rgb.shape}")
+            raise DetectionError(f"expected an RGB uint8 image (H, W, 3), got {image_rgb.dtype} {image_rgb.shape}")
         height, width = image_rgb.shape[:2]
         self._detector.setInputSize((width, height))
         _, rows = self._detector.detect(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))

@@ -1,4 +1,9 @@
-"""TODO docstring (quantization)."""
+"""Models compared on the same samples: how far each stays from a reference model (e.g. INT8 and ONNX exports
+against their FP32 original), in AUC, accuracy, error rates, decisions and P(live).
+
+The figure beside it is :func:`fasutils.evaluation.figures.score_agreement`. Introduced in
+``04_onnx_int8_export.ipynb``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""TODO docstring (plots, pad_metrics, evaluation_report)."""
+"""Figures of the PAD metrics: ROC and DET curves, score histograms, confusion matrices, score agreement.
+
+The metrics compute (:mod:`fasutils.evaluation.metrics`), these draw, as in scikit-learn, where plotting lives
+apart and imports matplotlib only when drawing. :func:`report_figures` makes the evaluation report's figures as
+:class:`matplotlib.figure.Figure` objects without pyplot, so a notebook's backend and open figures stay
+untouched; :func:`score_agreement` compares one model's P(live) with a reference's, e.g. an INT8 export's with
+its FP32 original (``04_onnx_int8_export.ipynb``). Introduced in ``07_evaluation_report.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ def score_agreement(reference: np.ndarray, others: Mapping[str, np.ndarray], thr
     """One scatter per model: its P(live) against the reference's on the same samples, with the threshold
     drawn on both axes; points off the diagonal quadrants are decisions that changed."""
     figure, axes = plt.subplots(1, len(others), figsize=(3.6 * len(others), 3.6), squeeze=False)
-    for axis, (name, scores) in zip(axes.flat, others.items()):
+    for axis, (name, scores) in zip(axes.flat, others.items(), strict=True):
         flipped = (scores >= threshold) != (reference >= threshold)
         axis.scatter(reference[~flipped], scores[~flipped], s=8, alpha=0.5, label="same decision")
         axis.scatter(reference[flipped], scores[flipped], s=24, color="tab:red", label=f"changed ({flipped.sum()})")
@@ -32,6 +39,8 @@ def score_agreement(reference: np.ndarray, others: Mapping[str, np.ndarray], thr
         axis.legend(fontsize=8, loc="upper left")
     figure.tight_layout()
     return figure
+
+
 DET_TICKS = (1e-5, 1e-4, 1e-3, 1e-2, 5e-2, 0.1, 0.2, 0.4, 0.6, 0.8, 0.95, 0.99)
 
 
@@ -106,7 +115,8 @@ def draw_confusion(axis: Axes, report: PadReport) -> None:
 
 
 def report_figures(reports: Sequence[PadReport]) -> dict[str, Figure]:
-    """The report's figures, keyed like :data:`CAPTIONS`; made without pyplot (``display(figure)`` shows one)."""
+    """The report's figures, keyed like :data:`fasutils.evaluation.report.CAPTIONS`; made without pyplot
+    (``display(figure)`` shows one)."""
     roc, det = Figure(figsize=(6, 5), layout="constrained"), Figure(figsize=(6, 5), layout="constrained")
     draw_roc(roc.add_subplot(), reports)
     draw_det(det.add_subplot(), {report.model: report.det for report in reports},
@@ -114,7 +124,7 @@ def report_figures(reports: Sequence[PadReport]) -> dict[str, Figure]:
     figures = {"roc": roc, "det": det}
     for key, draw, height in (("histograms", draw_score_histogram, 3.6), ("confusion", draw_confusion, 3.2)):
         figure = Figure(figsize=(4.6 * len(reports), height), layout="constrained")
-        for axis, report in zip(figure.subplots(1, len(reports), squeeze=False)[0], reports):
+        for axis, report in zip(figure.subplots(1, len(reports), squeeze=False)[0], reports, strict=True):
             draw(axis, report)
         figures[key] = figure
     return figures

@@ -56,10 +56,19 @@ from fasutils.evaluation.rates import (
     Roc,
     Threshold,
     TypeRow,
-    _check_target,
-    _target_name,
     percent,
 )
+
+
+def _target_name(target: float) -> str:
+    """``0.01`` -> ``"1e-2"`` (not CelebA-Spoof's "10E-3")."""
+    mantissa, exponent = f"{target:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _check_target(target: float, rate: str) -> None:
+    if not 0 < target < 1:
+        raise EvaluationError(f"target {rate} must lie between 0 and 1 (exclusive), not {target}")
 
 
 def _lowest_threshold(groups: Mapping[str, np.ndarray], target: float, rate: str) -> float:
@@ -73,8 +82,8 @@ def _lowest_threshold(groups: Mapping[str, np.ndarray], target: float, rate: str
         allowed = math.floor(target * len(group) + 1e-9)  # tolerance: 0.29 * 100 is 28.999999999999996
         if allowed == 0:
             raise EvaluationError(f"{rate} <= {percent(target)} cannot be measured with {len(group)} {name} samples "
-                              f"(one accepted is already {percent(1 / len(group))}); it needs at least "
-                              f"{math.ceil(1 / target - 1e-9)}")
+                                  f"(one accepted is already {percent(1 / len(group))}); it needs at least "
+                                  f"{math.ceil(1 / target - 1e-9)}")
         bound = max(bound, np.sort(group)[::-1][allowed])
     return float(np.nextafter(bound, np.inf))
 
@@ -104,14 +113,14 @@ class ScoreSet:
         lengths = {len(self.scores), len(self.codes)} | ({len(self.subjects)} if self.subjects is not None else set())
         if self.scores.ndim != 1 or len(lengths) != 1 or not np.isin(self.codes, range(len(ATTACK_TYPES))).all():
             raise EvaluationError(f"scores {self.scores.shape}, codes {self.codes.shape} and subjects "
-                              f"{None if self.subjects is None else self.subjects.shape} must be equally long 1-D "
-                              f"arrays, codes 0-{len(ATTACK_TYPES) - 1}; build them with ScoreSet.of")
+                                  f"{None if self.subjects is None else self.subjects.shape} must be equally long 1-D "
+                                  f"arrays, codes 0-{len(ATTACK_TYPES) - 1}; build them with ScoreSet.of")
         if not len(self.scores):
             raise EvaluationError("no scores: the input is empty")
         bad = np.flatnonzero(~np.isfinite(self.scores))
         if len(bad):
             raise EvaluationError(f"scores contain {len(bad)} NaN or infinite value(s), the first at index {bad[0]} "
-                              f"({self.scores[bad[0]]}); score every sample or leave the unscored ones out")
+                                  f"({self.scores[bad[0]]}); score every sample or leave the unscored ones out")
         counts = self.counts()
         if LIVE not in counts:
             found = ", ".join(f"{kind} {count}" for kind, count in counts.items())
@@ -126,11 +135,11 @@ class ScoreSet:
         scores = np.asarray(scores, dtype=np.float64)
         if scores.ndim != 1:
             raise EvaluationError(f"scores must hold one value per sample (1-D), not shape {scores.shape}; "
-                              "for class probabilities pass the live column")
+                                  "for class probabilities pass the live column")
         types = np.asarray(attack_types)
         if types.dtype == bool:
             raise EvaluationError("labels must be attack-type words, not booleans; for live/spoof flags pass "
-                              "np.where(is_live, 'live', 'other')")
+                                  "np.where(is_live, 'live', 'other')")
         if len(types) != len(scores):
             raise EvaluationError(f"{len(scores)} scores but {len(types)} attack types")
         index = {kind: code for code, kind in enumerate(ATTACK_TYPES)}
@@ -139,7 +148,7 @@ class ScoreSet:
         if len(unknown):
             names = ", ".join(repr(name) for name in dict.fromkeys(types[unknown].tolist()))
             raise EvaluationError(f"unknown attack type(s) {names} ({len(unknown)} samples, the first at index "
-                              f"{unknown[0]}); the vocabulary is {', '.join(ATTACK_TYPES)}")
+                                  f"{unknown[0]}); the vocabulary is {', '.join(ATTACK_TYPES)}")
         return cls(scores, codes, None if subjects is None else cls._subject_ids(subjects, len(scores)))
 
     @staticmethod
@@ -150,7 +159,7 @@ class ScoreSet:
         missing = [i for i, subject in enumerate(subjects) if subject is None or str(subject) == ""]
         if missing:
             raise EvaluationError(f"{len(missing)} samples have no subject id (the first at index {missing[0]}); give "
-                              "every sample one, or pass subjects=None to resample samples instead of subjects")
+                                  "every sample one, or pass subjects=None to resample samples instead of subjects")
         return np.unique([str(subject) for subject in subjects], return_inverse=True)[1]
 
     @property
@@ -160,7 +169,7 @@ class ScoreSet:
     def counts(self) -> dict[str, int]:
         """Samples per attack type present, in vocabulary order."""
         counts = np.bincount(self.codes, minlength=len(ATTACK_TYPES))
-        return {kind: int(count) for kind, count in zip(ATTACK_TYPES, counts) if count}
+        return {kind: int(count) for kind, count in zip(ATTACK_TYPES, counts, strict=True) if count}
 
     def take(self, index: np.ndarray) -> ScoreSet:
         """The samples at ``index`` (e.g. one bootstrap resample)."""
@@ -271,7 +280,7 @@ class ScoreSet:
         """
         if n_resamples < 1 or not 0 < confidence < 1:
             raise EvaluationError(f"bootstrap needs n_resamples >= 1 and 0 < confidence < 1, not {n_resamples} and "
-                              f"{confidence}")
+                                  f"{confidence}")
         draw, present = self._resampler(np.random.default_rng(seed)), np.unique(self.codes)
         values = []
         for _ in range(n_resamples):
@@ -284,10 +293,10 @@ class ScoreSet:
             values.append((roc.auc, _eer(roc).value, rates.apcer_max, rates.bpcer, rates.acer))
         if not values:
             raise EvaluationError(f"bootstrap: none of {n_resamples} resamples of {self.subjects.max() + 1} subjects "
-                              "held live samples and every attack type; too few subjects to resample")
+                                  "held live samples and every attack type; too few subjects to resample")
         tail = 50 * (1 - confidence)
         low, high = np.percentile(np.array(values), [tail, 100 - tail], axis=0)
-        intervals = {name: (float(a), float(b)) for name, a, b in zip(BOOTSTRAP_METRICS, low, high)}
+        intervals = {name: (float(a), float(b)) for name, a, b in zip(BOOTSTRAP_METRICS, low, high, strict=True)}
         return Bootstrap(float(threshold), "sample" if self.subjects is None else "subject", n_resamples,
                          len(values), confidence, seed, intervals)
 

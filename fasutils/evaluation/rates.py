@@ -1,4 +1,12 @@
-"""TODO docstring (pad_metrics)."""
+"""What the PAD metrics produce, and the conventions they share: plain result records, no computation.
+
+The score convention (:data:`SCORE_CONVENTION`: score = P(live), accepted when ``score >= threshold``), the
+threshold rules (:data:`RULES`), the default operating-point targets, and one frozen dataclass per result:
+per-type error rates (:class:`ErrorRates`), curves (:class:`Roc`, :class:`Det`), :class:`Eer`,
+:class:`OperatingPoint`, :class:`Threshold`, :class:`Confusion`, :class:`Histogram` and :class:`Bootstrap`.
+:mod:`fasutils.evaluation.metrics` computes them; this module needs only NumPy, so the CLI reads :data:`RULES`
+from here without loading scikit-learn, matplotlib or torch. Introduced in ``07_evaluation_report.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from fasutils.core.errors import EvaluationError
 from fasutils.data.records import ATTACK_TYPES
 
 LIVE = "live"
@@ -21,17 +28,6 @@ BOOTSTRAP_METRICS = ("auc", "eer", "apcer", "bpcer", "acer")
 def percent(rate: float) -> str:
     """A rate as the report prints it: ``0.0345`` -> ``"3.45%"``."""
     return f"{100 * rate:.2f}%"
-
-
-def _target_name(target: float) -> str:
-    """``0.01`` -> ``"1e-2"`` (not CelebA-Spoof's "10E-3")."""
-    mantissa, exponent = f"{target:.0e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
-
-
-def _check_target(target: float, rate: str) -> None:
-    if not 0 < target < 1:
-        raise EvaluationError(f"target {rate} must lie between 0 and 1 (exclusive), not {target}")
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 The judges are pretrained on real attacks (CelebA-Spoof); the fraction of our simulated spoofs they call spoof
 (the *attack realism rate*) and the fraction of camera-model live images they call spoof (the *live
-false-reject rate*) say whether the simulation resembles real attacks. Each judge is read with its own
-:class:`~fasutils.data.input_convention.InputConvention` (crop, colour order, scale, live index).
+false-reject rate*) say whether the simulation resembles real attacks. Each judge is a published model of
+:data:`fasutils.models.published.PUBLISHED`, run from its published ONNX export in onnxruntime (a session of
+:func:`fasutils.export.sessions.session`) and read with its registered
+:class:`~fasutils.data.input_convention.InputConvention` (crop, colour order, scale, classes, live index).
 
 Introduced in ``00_environment_and_data.ipynb``.
 """
@@ -16,59 +18,65 @@ from functools import cache
 
 import numpy as np
 
-from fasutils.data.input_convention import (
-    HAIRYMAX_BINARY,
-    HAIRYMAX_PRINT_REPLAY,
-    JOHNRAIVENOLAZO,
-    InputConvention,
-)
+from fasutils.data.input_convention import InputConvention
+from fasutils.export.sessions import run_session, session
+from fasutils.models.published import PUBLISHED, PublishedModel
+
+JUDGE_NAMES = ("hairymax bin 1.5", "hairymax print-replay 1.5", "johnraivenolazo 98.20")  # trained on CelebA-Spoof
 
 
 @dataclass(frozen=True)
 class Judge:
-    """A published model used as a judge: its registered ONNX file and its input convention."""
+    """A published model used as a judge, scored from its published ONNX export."""
 
-    name: str
-    asset: str  # name in fasutils/assets.toml
-    convention: InputConvention
+    model: PublishedModel
+
+    def __post_init__(self) -> None:
+        assert self.model.onnx is not None, f"{self.model.name} has no published ONNX export to judge with"
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def asset(self) -> str:
+        """The ONNX export's name in ``fasutils/core/assets.toml``."""
+        return self.model.onnx
+
+    @property
+    def convention(self) -> InputConvention:
+        return self.model.convention
 
     @property
     def classes(self) -> tuple[str, ...]:
         return self.convention.classes
 
 
-JUDGES = {judge.name: judge for judge in (
-    Judge("hairymax bin 1.5", "hairymax/bin-1.5-128.onnx", HAIRYMAX_BINARY),
-    Judge("hairymax print-replay 1.5", "hairymax/print-replay-1.5-128.onnx", HAIRYMAX_PRINT_REPLAY),
-    Judge("johnraivenolazo 98.20", "johnraivenolazo/best-98.20.onnx", JOHNRAIVENOLAZO),
-)}
+JUDGES = {name: Judge(PUBLISHED[name]) for name in JUDGE_NAMES}
 
 
 @cache
-def _session(asset: str, threads: int):
-    import onnxruntime as ort
-
+def _judge_session(asset: str, threads: int):
     from fasutils.core import assets
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(assets.path(asset)), options, providers=["CPUExecutionProvider"])
+    return session(assets.path(asset), threads)
 
 
 def class_probabilities(judge: Judge, images: Sequence[np.ndarray], boxes: Sequence[Sequence[float]],
                         threads: int = 1) -> np.ndarray:
-    """Softmax probabilities ``(N, classes)`` for RGB uint8 images with face boxes (x, y, w, h)."""
-    session = _session(judge.asset, threads)
-    input_name = session.get_inputs()[0].name
-    logits = [session.run(None, {input_name: judge.convention.prepare([image], [box])})[0]  # (1, classes)
-              for image, box in zip(images, boxes, strict=True)]  # hairymax's exports take batch 1 only
+    """Softmax probabilities ``(N, classes)`` for RGB uint8 images with face boxes (x, y, w, h).
+
+    For hairymax's print-replay judge the columns are live, print and replay; the others have live and spoof.
+    """
+    runner = _judge_session(judge.asset, threads)
+    logits = [run_session(runner, judge.convention.prepare([image], [box]))  # (1, classes), one image at a time
+              for image, box in zip(images, boxes, strict=True)]
     return judge.convention.probabilities(np.concatenate(logits) if logits else np.zeros((0, len(judge.classes))))
 
 
 def spoof_probability(judge: Judge, images: Sequence[np.ndarray], boxes: Sequence[Sequence[float]],
                       threads: int = 1) -> np.ndarray:
-    """P(spoof) = 1 - P(live) for each image."""
+    """P(spoof) = 1 - P(live) for each image (for the print-replay judge: P(print) + P(replay))."""
     return 1.0 - class_probabilities(judge, images, boxes, threads)[:, judge.convention.live_index]
 
 

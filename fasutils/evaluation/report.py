@@ -3,9 +3,9 @@
 Several models evaluated on the same data (:class:`~fasutils.evaluation.metrics.PadReport`) appear side by side, with
 their provenance: model file hashes and input conventions, the dataset reader and what it skipped and why, the
 library versions and the command that reproduces the run. The HTML's numbers are rendered from the JSON text
-as written (parsed back), so the two files agree; its figures (ROC, DET, score histograms, confusion matrices)
-are inline PNGs. Both files are written atomically. Figures are :class:`matplotlib.figure.Figure` objects made
-without pyplot, so a notebook's backend and open figures stay untouched.
+as written (parsed back), so the two files agree; its figures (ROC, DET, score histograms, confusion matrices,
+drawn by :func:`fasutils.evaluation.figures.report_figures`) are inline PNGs with the captions of
+:data:`CAPTIONS`. Both files are written atomically.
 
 Introduced in ``07_evaluation_report.ipynb``.
 """
@@ -18,7 +18,7 @@ import io
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -138,16 +138,17 @@ def report_document(reports: Sequence[PadReport], provenance: Provenance) -> dic
     for report in reports[1:]:
         if (report.dataset, report.counts) != (first.dataset, first.counts):
             raise EvaluationError(f"models side by side must be evaluated on the same data: {first.model} has "
-                              f"{first.dataset} {first.counts}, {report.model} has {report.dataset} {report.counts}")
+                                  f"{first.dataset} {first.counts}, {report.model} has {report.dataset} "
+                                  f"{report.counts}")
         if _point_names(report) != _point_names(first):
             raise EvaluationError(f"models side by side need the same operating points: {first.model} has "
-                              f"{', '.join(_point_names(first))}, {report.model} {', '.join(_point_names(report))}")
+                                  f"{', '.join(_point_names(first))}, {report.model} {', '.join(_point_names(report))}")
     described = {model.name for model in provenance.models}
     if described != set(names):
         raise EvaluationError(f"provenance must describe exactly the reported models: missing "
-                          f"{sorted(set(names) - described) or 'none'}, "
-                          f"unknown {sorted(described - set(names)) or 'none'}")
-    return {"format": REPORT_FORMAT, "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                              f"{sorted(set(names) - described) or 'none'}, "
+                              f"unknown {sorted(described - set(names)) or 'none'}")
+    return {"format": REPORT_FORMAT, "written": datetime.now(UTC).isoformat(timespec="seconds"),
             "score_convention": SCORE_CONVENTION, "provenance": provenance.to_dict(),
             "models": [report.to_dict() for report in reports]}
 

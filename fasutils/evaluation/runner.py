@@ -2,9 +2,9 @@
 
 Each step is another module's; this one strings them together:
 
-1. **read** the data with the reader of its format (:data:`FORMATS`): a ``folder`` tree, the suite's ``csv``
-   manifest, or ``celeba-spoof`` (the test split of its intra-test protocol); the reader lists every file it
-   skipped and why;
+1. **read** the data with the reader of its format (:data:`fasutils.data.formats.READERS`): a ``folder`` tree,
+   the suite's ``csv`` manifest, or ``celeba-spoof`` (the test split of its intra-test protocol); the reader
+   lists every file it skipped and why;
 2. **roles**: when the records carry a ``test`` split, it is evaluated and a development split (``val``,
    ``dev``, ...) chooses the threshold; without a test split every record is evaluated. An empty or one-class
    evaluation set stops here, before any image is scored;
@@ -27,7 +27,6 @@ import dataclasses
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +34,8 @@ from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs ali
 
 from fasutils.core.errors import DetectionError, EvaluationError
 from fasutils.core.images import ImageReadError, read_image
-from fasutils.data.celeba_spoof import read_celeba_spoof
+from fasutils.data.formats import FORMATS, READERS
 from fasutils.data.input_convention import InputConvention
-from fasutils.data.readers import read_folder, read_manifest
 from fasutils.data.records import ReadReport, Record, Skipped
 from fasutils.detection.yunet import YuNet
 from fasutils.evaluation.metrics import (
@@ -60,16 +58,8 @@ from fasutils.export.classifiers import (
     Classifier,
     load_classifier,
 )
-from fasutils.models import published as published_models
+from fasutils.models.published import MINIVISION_FUSION, PUBLISHED
 
-# format -> (the reader as the provenance names it, the reader)
-READERS: dict[str, tuple[str, Callable[[Path], ReadReport]]] = {
-    "folder": ("fasutils.data.readers.read_folder", read_folder),
-    "csv": ("fasutils.data.readers.read_manifest", read_manifest),
-    "celeba-spoof": ("fasutils.data.celeba_spoof.read_celeba_spoof (intra-test protocol, test split)",
-                     partial(read_celeba_spoof, splits=("test",))),
-}
-FORMATS = tuple(READERS)
 DEVELOPMENT_SPLITS = frozenset({"val", "valid", "validation", "dev", "devel"})
 TEST_SPLITS = frozenset({"test", "testing"})
 
@@ -79,7 +69,7 @@ class EvaluationSettings:
     """What to evaluate and how; :meth:`command` is the command line that does the same."""
 
     data: Path  # folder, manifest .csv, or the CelebA-Spoof folder holding Data/ and metas/
-    data_format: str  # one of FORMATS
+    data_format: str  # one of fasutils.data.formats.FORMATS
     models: tuple[str, ...] = (SUITE,)  # names or paths, as load_classifier takes them
     threshold: float | None = None  # fixed threshold; None: chosen by `rule`
     rule: str = "apcer"  # "apcer", "fpr" or "eer" (fasutils.evaluation.rates.RULES)
@@ -242,7 +232,7 @@ def _describe_convention(convention: InputConvention) -> str:
 def describe_model(classifier: Classifier) -> ModelInfo:
     """The classifier's provenance: name, sha256 of its weight files, input convention and files."""
     if classifier.name == MINIVISION_FUSED:
-        members = [published_models.PUBLISHED[name].convention for name in published_models.MINIVISION_FUSION]
+        members = [PUBLISHED[name].convention for name in MINIVISION_FUSION]
         convention = ("P(live) = mean of the members' live probabilities (minivision's fusion) of "
                       + " | ".join(_describe_convention(member) for member in members))
     else:

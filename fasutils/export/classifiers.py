@@ -6,10 +6,11 @@
 - a published model's name (``fasutils.models.published.PUBLISHED``, e.g. ``"hairymax bin 1.5"``), or
   ``"minivision fused"`` (minivision's V2 + V1SE fusion), each with its own input convention;
 - a ``.pt`` written by :func:`fasutils.training.checkpoints.save_for_inference` (its ``.json`` beside it);
-- an ``.onnx`` written by :mod:`fasutils.export.onnx_export` or :mod:`fasutils.export.quantization` (convention read from its
-  metadata).
+- an ``.onnx`` written by :mod:`fasutils.export.onnx_export` or :mod:`fasutils.export.quantization` (convention
+  read from its metadata), run by :func:`onnx_classifier` in one :func:`fasutils.export.sessions.session`.
 
-Used by the prediction pipeline (notebook 05) and the evaluation reports (notebook 07).
+It lives in ``export`` because it loads both the trainer's ``.pt`` files and the ONNX exports. Introduced in
+``05_yolov7_lite_detection.ipynb`` (the prediction pipeline); ``07_evaluation_report.ipynb`` scores with it.
 """
 
 from __future__ import annotations
@@ -98,5 +99,5 @@ def load_classifier(spec: str | Path = SUITE) -> Classifier:
         return Classifier(SUITE if text == SUITE else path.name, convention, _torch_scorer(model, convention),
                           (path,))
     raise ModelError(f"{text!r} is not a classifier the suite knows: give {SUITE!r}, {MINIVISION_FUSED!r}, "
-                          f"one of {', '.join(repr(n) for n in pm.PUBLISHED)}, a .pt written by "
-                          "save_for_inference, or an .onnx exported by fasutils.export.onnx_export")
+                     f"one of {', '.join(repr(n) for n in pm.PUBLISHED)}, a .pt written by "
+                     "save_for_inference, or an .onnx exported by fasutils.export.onnx_export")

@@ -10,8 +10,12 @@ Only what a converted PyTorch detector needs is understood, and anything else is
   (``0x01306B47``: fp16 follows; ``0``: fp32 follows); biases and ``MemoryData`` are plain fp32. Each block is
   padded to a multiple of 4 bytes.
 
-The published ncnn files of the YOLOv7-face project are GPL-3.0: this module reads them at run time and the
-project never stores them or anything converted from them. Introduced in ``05_yolov7_lite_detection.ipynb``.
+The format is Tencent/ncnn's (``docs/developer-guide/param-and-model-file-structure.md``). The published ncnn
+files of derronqi/yolov7-face (``cpp/yolov7-face-ncnn/models/yolov7-lite-e-opt-fp16.{param,bin}``) are GPL-3.0:
+this module reads them at run time and the project never stores them or anything converted from them. Its errors
+are :class:`~fasutils.core.errors.DetectionError`, the error of the detector these files load into.
+:func:`run_ncnn` runs the same files in the ``ncnn`` package, the parity oracle. Introduced in
+``05_yolov7_lite_detection.ipynb``.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ class NcnnNet:
 def _convolution(layer: NcnnLayer) -> list[tuple[str, tuple[int, ...], bool]]:
     if layer.param(8) or (layer.type == "Convolution" and layer.param(7, 1) != 1):
         raise DetectionError(f"layer {layer.name} ({layer.type}) uses int8 scales or groups, which this reader "
-                              "does not support")
+                             "does not support")
     out_channels, size, kernel_w = layer.param(0), layer.param(6), layer.param(1)
     kernel_h = layer.param(11, kernel_w)
     in_per_group = size // (out_channels * kernel_h * kernel_w)
@@ -149,8 +153,8 @@ def _read_block(data: bytes, offset: int, layer: NcnnLayer, name: str, count: in
     def take(nbytes: int) -> bytes:
         if offset + nbytes > len(data):
             raise DetectionError(f"{path} ends inside the {name} of layer {layer.name} ({layer.type}): it needs "
-                                  f"{nbytes} bytes at offset {offset}, the file has {len(data)}. The .bin is "
-                                  "truncated or belongs to another .param")
+                                 f"{nbytes} bytes at offset {offset}, the file has {len(data)}. The .bin is "
+                                 "truncated or belongs to another .param")
         return data[offset:offset + nbytes]
 
     dtype = np.dtype("<f4")
@@ -161,7 +165,7 @@ def _read_block(data: bytes, offset: int, layer: NcnnLayer, name: str, count: in
             dtype = np.dtype("<f2")
         elif tag != 0:
             raise DetectionError(f"{path}: the {name} of layer {layer.name} has storage flag {tag:#010x}; only fp16 "
-                                  f"({FP16_TAG:#010x}) and fp32 (0) weights are supported")
+                                 f"({FP16_TAG:#010x}) and fp32 (0) weights are supported")
     nbytes = count * dtype.itemsize
     values = np.frombuffer(take(nbytes), dtype).astype(np.float32)
     return values, offset + (nbytes + 3) // 4 * 4  # blocks are padded to 4 bytes
@@ -185,7 +189,7 @@ def read_ncnn(param: str | Path, bin_file: str | Path) -> NcnnNet:
             layer.weights[name] = values.reshape(shape)
     if offset != len(data):
         raise DetectionError(f"{path} has {len(data) - offset} bytes left after the weights of the last layer: "
-                              f"it does not belong to {Path(param).name}")
+                             f"it does not belong to {Path(param).name}")
     return net
 
 

@@ -7,7 +7,11 @@ input and read the output, so a consumer needs nothing but the file.
 PReLU is written as ``w * x + (1 - w) * relu(x)`` by default (``prelu="fast"``): the same function, but
 onnxruntime's ``PRelu`` kernel broadcasts a per-channel slope slowly (measured here: 45 % of the FP32 run time of
 MiniFASNetV2SE at 80x80) and has no INT8 version, while Mul, Relu and Add are fast and all quantizable.
-Introduced in ``04_onnx_int8_export.ipynb``.
+
+:func:`read_convention` reads the metadata back (and checks it against an expected convention);
+:func:`onnx_parity` compares an export with its PyTorch model in onnxruntime, and :func:`published_onnx_parity`
+our code with a published model's own ONNX file (``02_minifasnet_architecture.ipynb``). Introduced in
+``04_onnx_int8_export.ipynb``.
 """
 
 from __future__ import annotations
@@ -34,10 +38,8 @@ from fasutils.data.input_convention import InputConvention
 from fasutils.export.sessions import run_onnx
 from fasutils.models import published
 
-if TYPE_CHECKING:  # imported lazily at run time: onnx and onnxruntime are slow to import
+if TYPE_CHECKING:  # imported lazily at run time: onnx is slow to import
     import onnx
-
-
 
 OPSET = 18
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
@@ -113,7 +115,7 @@ def export_onnx(model: nn.Module, path: str | Path, convention: InputConvention,
 
     path = Path(path)
     if prelu not in PRELU_FORMS:
-        raise ValueError(f"prelu must be one of {PRELU_FORMS}, not {prelu!r}")
+        raise ExportError(f"prelu must be one of {PRELU_FORMS}, not {prelu!r}")
     classifier = _classifier(model)
     if not allow_untrained:
         require_trained(classifier, f"cannot export to {path}")
@@ -123,11 +125,11 @@ def export_onnx(model: nn.Module, path: str | Path, convention: InputConvention,
             classes = classifier(example).shape[1]
     except (RuntimeError, ValueError) as error:  # ModelError, or a shape error deeper in another model
         raise ExportError(f"cannot export to {path}: the model does not take convention {convention.name!r}'s "
-                             f"input of {convention.input_size[0]}x{convention.input_size[1]} "
-                             f"({str(error).splitlines()[0]})") from None
+                          f"input of {convention.input_size[0]}x{convention.input_size[1]} "
+                          f"({str(error).splitlines()[0]})") from None
     if classes != len(convention.classes):
         raise ExportError(f"cannot export to {path}: the model has {classes} outputs but convention "
-                             f"{convention.name!r} names {len(convention.classes)} classes")
+                          f"{convention.name!r} names {len(convention.classes)} classes")
     if prelu == "fast":
         classifier = with_fast_prelu(classifier)
     with atomic_output(path) as draft, quiet_exporter():
@@ -166,8 +168,8 @@ def read_convention(path: str | Path, expected: InputConvention | None = None) -
     needed = {"convention", "color_order", "scale", "classes", "live_index", "crop"}
     if not needed <= set(stored):
         raise ExportError(f"{path} carries no FAS Lab input convention (missing metadata "
-                             f"{', '.join(sorted(needed - set(stored)))}); export it with fasutils.export.onnx_export, or "
-                             "pass its convention explicitly")
+                          f"{', '.join(sorted(needed - set(stored)))}); export it with fasutils.export.onnx_export, "
+                          "or pass its convention explicitly")
     crop = json.loads(stored["crop"])
     found = InputConvention(stored["convention"], CropConvention(**{**crop, "size": tuple(crop["size"])}),
                             stored["color_order"], float(stored["scale"]), tuple(json.loads(stored["classes"])),

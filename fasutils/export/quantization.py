@@ -94,10 +94,10 @@ def _checked_calibration(inputs: np.ndarray, model_path: Path) -> tuple[np.ndarr
     expected = [d.dim_value or None for d in graph_input.type.tensor_type.shape.dim]  # None: dynamic
     inputs = np.asarray(inputs)
     if inputs.dtype.kind != "f" or inputs.ndim != len(expected) or any(
-            e is not None and e != n for e, n in zip(expected[1:], inputs.shape[1:])):
+            e is not None and e != n for e, n in zip(expected[1:], inputs.shape[1:], strict=True)):
         shape = "(N, " + ", ".join(str(e) for e in expected[1:]) + ")"
         raise ExportError(f"calibration data for {model_path} must be float {shape}, not {inputs.dtype} "
-                               f"{inputs.shape}")
+                          f"{inputs.shape}")
     if len(inputs) < 8:
         raise ExportError(f"calibration needs at least 8 inputs, got {len(inputs)}")
     return np.ascontiguousarray(inputs, dtype=np.float32), graph_input.name

@@ -1,7 +1,8 @@
-"""MiniFASNet V1/V2/V1SE/V2SE and its Fourier branch, rebuilt from the published architecture facts.
+"""MiniFASNet V1/V2/V1SE/V2SE and its Fourier branch, rebuilt from the published architecture.
 
-Source of the facts: ``../shared/notes/field-facts.md`` §1 (minivision's ``MiniFASNet.py`` and
-``MultiFTNet.py``, copied by hairymax and renamed by johnraivenolazo). The network is a MobileFaceNet-like
+Source: minivision-ai/Silent-Face-Anti-Spoofing, ``src/model_lib/MiniFASNet.py`` and
+``src/model_lib/MultiFTNet.py`` (copied verbatim by hairymax/Face-AntiSpoofing ``src/NN.py``, with renamed
+modules by johnraivenolazo/face-antispoof-onnx ``src/minifasv2/model.py``). The network is a MobileFaceNet-like
 stack of depthwise-separable blocks; the four variants differ only in two things:
 
 - the expansion widths (minivision's "keep" tables ``"1.8M"`` for V1/V1SE and ``"1.8M_"`` for V2/V2SE,
@@ -9,13 +10,14 @@ stack of depthwise-separable blocks; the four variants differ only in two things
 - squeeze-and-excitation (the SE variants gate the last block of each residual stage with :class:`SEModule`).
 
 The last depthwise convolution ``conv_6_dw`` spans the whole remaining map, so its kernel follows the input:
-``((H + 15) // 16, (W + 15) // 16)`` (:func:`conv6_kernel`). :class:`MultiFTNet` adds the Fourier generator,
-which reads the ``conv_4`` map (input / 8) and predicts the log-spectrum target of
-:mod:`fasutils.spectral.fourier` during training. Module names follow the published ones (``conv1``,
-``conv2_dw``, ``conv_23`` ... ``conv_6_dw``, ``linear``, ``bn``, ``drop``, ``prob``, ``model.N``,
+``((H + 15) // 16, (W + 15) // 16)`` (:func:`conv6_kernel`, minivision's ``src/utility.py::get_kernel``).
+:class:`MultiFTNet` adds the Fourier generator, which reads the ``conv_4`` map (input / 8) and predicts the
+log-spectrum target of :mod:`fasutils.spectral.fourier` during training. Module names follow the published ones
+(``conv1``, ``conv2_dw``, ``conv_23`` ... ``conv_6_dw``, ``linear``, ``bn``, ``drop``, ``prob``, ``model.N``,
 ``se_module.fc1`` ...) so that :mod:`fasutils.models.weights` maps published state dicts by prefix rules alone.
+Parameter and MAC counts live in :mod:`fasutils.models.summaries`.
 
-Introduced in 02_minifasnet_architecture.ipynb.
+Introduced in ``02_minifasnet_architecture.ipynb``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import NamedTuple
 
 from torch import Tensor, nn
 
-from fasutils.core.errors import ModelError
+from fasutils.core.errors import ModelError, positive_int
 
 # Expansion width of every depthwise-separable block, stage by stage. "1.8M" and "1.8M_" are the names of
 # minivision's keep_dict entries; they differ only in conv_3 and conv_4. keep_list() rebuilds the published lists.
@@ -104,9 +106,7 @@ class MiniFASNetConfig:
                 and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in size)):
             raise ModelError(f"input_size must be (height, width), a tuple of two positive ints, not {size!r}")
         for name in ("num_classes", "embedding_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ModelError(f"{name} must be a positive int, not {value!r}")
+            positive_int(getattr(self, name), name, ModelError)
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ModelError(f"dropout must be in [0, 1) or None, not {self.dropout!r}")
 
@@ -185,7 +185,7 @@ class DepthWise(nn.Module):
         super().__init__()
         if residual and (stride != 1 or in_channels != out_channels):
             raise ModelError(f"a residual block needs stride 1 and equal channels, not stride {stride}, "
-                                   f"{in_channels} -> {out_channels}")
+                             f"{in_channels} -> {out_channels}")
         self.residual = residual
         self.conv = ConvBlock(in_channels, expansion, 1)
         self.conv_dw = ConvBlock(expansion, expansion, 3, stride, 1, groups=expansion)
@@ -262,7 +262,7 @@ class MiniFASNet(nn.Module):
             raise ModelError(f"MiniFASNet input must be a float (B, 3, H, W) tensor, not a {described}")
         if conv6_kernel(tuple(x.shape[-2:])) != self.config.kernel:
             raise ModelError(f"MiniFASNet input of size {tuple(x.shape[-2:])} does not fit this model, built for "
-                                  f"{self.config.input_size} (final kernel {self.config.kernel})")
+                             f"{self.config.input_size} (final kernel {self.config.kernel})")
 
     def forward_trunk(self, x: Tensor) -> Tensor:
         """(B, 3, H, W) -> the ``conv_4`` map (B, 128, H/8, W/8), sizes rounded up."""

@@ -1,14 +1,17 @@
 """The published anti-spoofing models, each with its weights, its ONNX export (if any) and its input convention.
 
-Our MiniFASNet code runs the published ``.pth`` files; :func:`onnx_parity` compares it with the published ONNX
-exports, and :func:`minivision_fused_live` reproduces minivision's two-model fusion.
+Our MiniFASNet code runs the published ``.pth`` files (:func:`load` hands out a fresh copy each call);
+:func:`minivision_fused_live` reproduces minivision's two-model fusion (minivision-ai/Silent-Face-Anti-Spoofing,
+``test.py``). The parity with the published ONNX exports is checked by
+:func:`fasutils.export.onnx_export.published_onnx_parity`.
 Introduced in ``02_minifasnet_architecture.ipynb``.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -50,8 +53,8 @@ MINIVISION_FUSION = ("minivision V2 2.7", "minivision V1SE 4.0")  # the two mode
 
 
 @cache
-def load(name: str) -> LoadedWeights:
-    """The published model ``name`` in our code, in eval mode (weights verified by hash, loaded strictly)."""
+def _read(name: str) -> LoadedWeights:
+    """The file read once per process; its model is never handed out, so nothing can change it."""
     from fasutils.core import assets
 
     loaded = load_minifasnet(assets.path(PUBLISHED[name].weights))
@@ -59,10 +62,19 @@ def load(name: str) -> LoadedWeights:
     return loaded
 
 
+def load(name: str) -> LoadedWeights:
+    """The published model ``name`` in our code, in eval mode (weights verified by hash, loaded strictly).
+
+    Each call returns its own copy of the model: changing one (``.train()``, hooks, weights) changes no other.
+    """
+    loaded = _read(name)
+    return replace(loaded, model=copy.deepcopy(loaded.model))
+
+
 def logits(name: str, inputs: np.ndarray) -> np.ndarray:
     """Our model's logits ``(N, classes)`` for prepared inputs ``(N, 3, H, W)``."""
     with torch.no_grad():
-        return load(name).model(torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))).numpy()
+        return _read(name).model(torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))).numpy()
 
 
 def live_probability(name: str, images: Sequence[np.ndarray], boxes: Sequence[Sequence[float]]) -> np.ndarray:
@@ -75,4 +87,4 @@ def minivision_fused_live(images: Sequence[np.ndarray], boxes: Sequence[Sequence
     """minivision's published decision score: V2 (2.7) and V1SE (4.0) softmaxes summed, P(live) = sum[1] / 2."""
     conventions = [PUBLISHED[n].convention for n in MINIVISION_FUSION]
     return fuse_live_probability(conventions, [logits(n, c.prepare(images, boxes))
-                                               for n, c in zip(MINIVISION_FUSION, conventions)])
+                                               for n, c in zip(MINIVISION_FUSION, conventions, strict=True)])

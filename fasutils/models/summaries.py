@@ -1,4 +1,9 @@
-"""TODO docstring (minifasnet)."""
+"""What a network costs and what it does inside: learnable parameters, multiply-accumulates, a per-layer table
+and the channel gates of the SE modules, all measured by forward hooks on one probe image in eval mode.
+
+Works on any module; :func:`layer_table` knows :class:`~fasutils.models.architecture.MultiFTNet`'s Fourier branch.
+Introduced in ``02_minifasnet_architecture.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -51,8 +56,8 @@ def _probe(model: nn.Module, input_size: tuple[int, int]) -> Tensor:
     config = getattr(model, "config", None)
     if config is not None and conv6_kernel(input_size) != config.kernel:
         raise ModelError(f"this model was built for {config.input_size[0]}x{config.input_size[1]} inputs "
-                               f"(conv_6_dw kernel {config.kernel}); a {input_size[0]}x{input_size[1]} input needs "
-                               f"kernel {conv6_kernel(input_size)}: build a model for that size")
+                         f"(conv_6_dw kernel {config.kernel}); a {input_size[0]}x{input_size[1]} input needs "
+                         f"kernel {conv6_kernel(input_size)}: build a model for that size")
     height, width = input_size
     return torch.zeros(1, 3, height, width)  # (1, 3, H, W)
 
@@ -104,14 +109,10 @@ def layer_table(model: MiniFASNet | MultiFTNet, input_size: tuple[int, int]) -> 
 
 
 def se_gates(model: nn.Module, inputs: Tensor) -> dict[str, Tensor]:
-    """The channel weights every SE module applies for ``inputs``: ``{module name: (B, C)}`` (eval, no grad)."""
-    gates: dict[str, Tensor] = {}
-    hooks = [module.register_forward_hook(lambda m, args, out, name=name: gates.__setitem__(name, m.gate(args[0])))
-             for name, module in model.named_modules() if isinstance(module, SEModule)]
-    try:
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return {name: gate.flatten(1) for name, gate in gates.items()}
+    """The channel weights every SE module applies for ``inputs``: ``{module name: (B, C)}``.
+
+    Runs like :func:`count_macs`: in eval mode without gradients, the model's mode restored afterwards, so
+    BatchNorm running statistics stay as they were. Each gate is read from the SE module's final sigmoid.
+    """
+    watched = {name: module.sigmoid for name, module in model.named_modules() if isinstance(module, SEModule)}
+    return {name: gate.flatten(1) for name, gate in _run_hooked(model, inputs, watched).items()}

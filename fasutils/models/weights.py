@@ -1,12 +1,16 @@
 """Load published MiniFASNet weights into :class:`fasutils.models.architecture.MultiFTNet`, strictly.
 
-Three published layouts are recognised (``../shared/notes/field-facts.md`` §1.8), plus our own:
+Three published layouts are recognised (as the files themselves hold them), plus our own:
 
 - ``minivision``: a flat state dict in the legacy (pre-1.6) torch format, keys ``module.<classifier>``, no
-  Fourier branch; ``module.`` becomes ``model.``.
-- ``hairymax``: a flat state dict, keys ``module.model.*`` and ``module.FTGenerator.ft.*``; ``module.`` is dropped.
+  Fourier branch; ``module.`` becomes ``model.`` (minivision-ai/Silent-Face-Anti-Spoofing,
+  ``resources/anti_spoof_models/*.pth``).
+- ``hairymax``: a flat state dict, keys ``module.model.*`` and ``module.FTGenerator.ft.*``; ``module.`` is dropped
+  (hairymax/Face-AntiSpoofing, ``saved_models/*.pth``).
 - ``johnraivenolazo``: a dict whose ``model_state_dict`` holds keys ``model.*`` (with ``model.logits`` for
-  ``prob``) and ``FTGenerator.fourier_transform.*``; ``logits`` becomes ``prob``, ``fourier_transform`` ``ft``.
+  ``prob``) and ``FTGenerator.fourier_transform.*``; ``logits`` becomes ``prob``, ``fourier_transform`` ``ft``
+  (johnraivenolazo/face-antispoof-onnx, ``models/best/98.20/best_model.pth``; module names from
+  ``src/minifasv2/model.py``).
 - ``fasutils``: a flat ``MultiFTNet.state_dict()`` (what our training saves), used as it is.
 
 The rest is read from the tensors: V1 or V2 from the expansion widths, SE from ``se_module`` keys, the class
@@ -19,7 +23,7 @@ Every key must be used and every parameter filled (``load_state_dict(strict=True
 :class:`ModelError` lists the missing and unexpected keys. Files are read with ``weights_only=True``, so
 nothing but tensors and plain containers is ever unpickled.
 
-Introduced in 02_minifasnet_architecture.ipynb.
+Introduced in ``02_minifasnet_architecture.ipynb``.
 """
 
 from __future__ import annotations
@@ -83,7 +87,7 @@ def _plain_state(obj: object, file: Path, where: str) -> dict[str, Tensor]:
     for key, value in obj.items():
         if not isinstance(key, str) or not isinstance(value, Tensor):
             raise ModelError(f"{file}: {where} is not a plain state dict: entry {key!r} holds a "
-                               f"{type(value).__name__}, not a tensor")
+                             f"{type(value).__name__}, not a tensor")
     return dict(obj)
 
 
@@ -107,8 +111,8 @@ def read_state_dict(path: str | Path) -> tuple[str, dict[str, Tensor]]:
         lines = [line.strip() for line in str(error).splitlines()]
         first_line = next((line for line in lines if line.startswith("WeightsUnpickler error")), lines[0])
         raise ModelError(f"{file} holds Python objects other than tensors, which are never unpickled here "
-                           f"(weights_only=True refused: {first_line}). Save a plain state dict "
-                           "(model.state_dict()) instead") from None
+                         f"(weights_only=True refused: {first_line}). Save a plain state dict "
+                         "(model.state_dict()) instead") from None
     except Exception as error:  # torch.load raises RuntimeError, EOFError, struct.error, KeyError ... on bad bytes
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelError(f"{file} is not a readable torch file (truncated or corrupt?): {reason}") from None
@@ -129,7 +133,7 @@ def detect_family(state: Mapping[str, Tensor], file: str | Path = "state dict") 
     if all(key.startswith(("model.", "FTGenerator.")) for key in keys):
         return "fasutils"
     raise ModelError(f"{file}: not a MiniFASNet state dict in any known layout (keys module.*, module.model.* "
-                       f"or model.*); its keys: {_key_list(keys)}")
+                     f"or model.*); its keys: {_key_list(keys)}")
 
 
 def to_our_keys(state: Mapping[str, Tensor], family: str) -> dict[str, Tensor]:
@@ -173,7 +177,7 @@ def infer_config(state: Mapping[str, Tensor], file: str | Path = "state dict") -
     widths = [name for name, table in EXPANSIONS.items() if table == expansions]
     if not widths:
         raise ModelError(f"{file}: its expansion widths {expansions} match no MiniFASNet variant "
-                           f"(known: {EXPANSIONS}); another architecture?")
+                         f"(known: {EXPANSIONS}); another architecture?")
     se = any(".se_module." in key for key in state)
     variant = next(name for name, spec in VARIANTS.items() if spec.widths == widths[0] and spec.se == se)
     kernel = _shape(state, "model.conv_6_dw.conv.weight", file)[2:]
@@ -186,7 +190,7 @@ def _check_request(config: MiniFASNetConfig, file: Path, num_classes: int | None
                    input_size: tuple[int, int] | None) -> MiniFASNetConfig:
     if num_classes is not None and num_classes != config.num_classes:
         raise ModelError(f"{file} has {config.num_classes} classes (model.prob.weight is "
-                           f"({config.num_classes}, {config.embedding_size})), not the {num_classes} asked for")
+                         f"({config.num_classes}, {config.embedding_size})), not the {num_classes} asked for")
     if variant is not None and variant != config.variant:
         raise ModelError(f"{file} holds MiniFASNet{config.variant}, not the {variant} asked for")
     if input_size is None:
@@ -194,8 +198,8 @@ def _check_request(config: MiniFASNetConfig, file: Path, num_classes: int | None
     input_size = tuple(input_size)
     if conv6_kernel(input_size) != config.kernel:
         raise ModelError(f"{file} has a {config.kernel[0]}x{config.kernel[1]} conv_6_dw kernel, made for inputs "
-                           f"of about {config.input_size[0]}x{config.input_size[1]}; {input_size[0]}x"
-                           f"{input_size[1]} needs {conv6_kernel(input_size)} (kernel = (size + 15) // 16)")
+                         f"of about {config.input_size[0]}x{config.input_size[1]}; {input_size[0]}x"
+                         f"{input_size[1]} needs {conv6_kernel(input_size)} (kernel = (size + 15) // 16)")
     return replace(config, input_size=input_size)
 
 
@@ -205,12 +209,12 @@ def _load_strict(model: MultiFTNet, state: dict[str, Tensor], file: Path) -> Non
     unexpected = [key for key in state if key not in expected]
     if missing or unexpected:
         raise ModelError(f"{file} does not fit MiniFASNet{model.config.variant} (keys renamed to ours): "
-                           f"missing keys {_key_list(missing)}; unexpected keys {_key_list(unexpected)}")
+                         f"missing keys {_key_list(missing)}; unexpected keys {_key_list(unexpected)}")
     wrong = [f"{key} {tuple(state[key].shape)} (ours {tuple(value.shape)})" for key, value in expected.items()
              if state[key].shape != value.shape]
     if wrong:
         raise ModelError(f"{file}: tensors of the wrong shape for MiniFASNet{model.config.variant}: "
-                           f"{_key_list(wrong)}")
+                         f"{_key_list(wrong)}")
     model.load_state_dict(state, strict=True)
 
 

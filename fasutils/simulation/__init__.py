@@ -8,7 +8,7 @@ from fasutils.core.lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "camera": "CameraConfig capture",
-    "configs": "ATTACK_TYPES CONFIG_TYPES KINDS CutPhotoConfig LiveConfig PrintConfig ReplayConfig SceneConfig "
+    "configs": "SIMULATED_ATTACKS CONFIG_TYPES KINDS CutPhotoConfig LiveConfig PrintConfig ReplayConfig SceneConfig "
                "Simulated",
     "attacks": "render_scene simulate",
     "sweeps": "fixed sweep zoom",

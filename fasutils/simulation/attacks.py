@@ -1,14 +1,10 @@
-"""Physically motivated spoof attacks (print, replay, cut photo) rendered as a scene and photographed.
+"""Physically motivated spoof attacks (print, replay, cut photo) and live captures, rendered and photographed.
 
-Each attack builds a supersampled scene in linear light: the medium (paper with halftoned inks, or a display
-with RGB sub-pixels) is placed in 3D in front of a pinhole camera, bent and tilted, lit, and composited into a
-different background; :func:`fasutils.simulation.camera.capture` then photographs it. Live photos go through the same
-camera. Physical sizes are in mm and the scale is explicit: ``camera_px_per_mm`` at the face follows from how large
-the face must appear, so halftone periods and display pitches in camera pixels follow from lpi and pitch in mm.
-
-Moiré is never drawn: it appears when the camera point-samples the halftone or sub-pixel grid. Structure finer
-than the scene grid itself is attenuated (a Gaussian anti-alias of ``AA_SIGMA`` scene samples) instead of aliasing
-there; at such scales the optics would remove it anyway.
+Each attack paints its medium on a sheet posed by :func:`fasutils.simulation.scene.stage_medium`: paper with
+halftoned inks (:mod:`fasutils.simulation.halftone`), optionally with eye holes through which the live photo shows,
+or a display with RGB sub-pixels (:mod:`fasutils.simulation.display`) behind reflecting glass and a bezel. A live
+photo is re-framed and relit instead. :func:`simulate` photographs either with the same camera model
+(:func:`fasutils.simulation.camera.capture`), so the only difference left between live and spoof is the attack.
 
 Introduced in ``01_fft_spoof_artifacts.ipynb``. Rigid 3D masks are out of scope: they cannot be rendered
 believably from one photo.
@@ -22,12 +18,7 @@ import cv2
 import numpy as np
 
 from fasutils.core.errors import SimulationError
-from fasutils.simulation.camera import (
-    CameraConfig,
-    camera_to_scene,
-    capture,
-    srgb_to_linear,
-)
+from fasutils.simulation.camera import CameraConfig, camera_to_scene, capture, srgb_to_linear
 from fasutils.simulation.configs import (
     CONFIG_TYPES,
     KINDS,
@@ -35,38 +26,38 @@ from fasutils.simulation.configs import (
     LiveConfig,
     PrintConfig,
     ReplayConfig,
-    Scene,
     SceneConfig,
     Simulated,
+    sample_range,
 )
 from fasutils.simulation.display import display_emission
 from fasutils.simulation.halftone import (
     INKS,
     SCREEN_ANGLES_DEG,
-    _am_ink,
-    _reflectance,
+    am_dots,
     blue_noise_mask,
     coverage_to_threshold,
     fm_screen,
+    ink_planes_reflectance,
     print_coverage,
 )
 from fasutils.simulation.scene import (
-    _box_alpha,
-    _composite,
-    _face_box,
-    _fit_content,
-    _rotation,
-    _smooth_fields,
-    _Stage,
-    _stage,
-    _uniform,
+    Scene,
+    Stage,
+    composite,
+    face_box,
+    fit_content,
+    lighting_fields,
+    rotation_matrix,
+    rounded_box_alpha,
+    stage_medium,
 )
 
 # ---------------------------------------------------------------------------------------------------------------
 # Renderers
 
 
-def _paper_texture(stage: _Stage, extent: tuple[float, float, float, float], rng: np.random.Generator,
+def _paper_texture(stage: Stage, extent: tuple[float, float, float, float], rng: np.random.Generator,
                    strength: float, correlation_mm: float) -> np.ndarray:
     u0, v0, u1, v1 = extent
     cell = max(correlation_mm / 2, max(u1 - u0, v1 - v0) / 1024)
@@ -81,12 +72,12 @@ def _paper_texture(stage: _Stage, extent: tuple[float, float, float, float], rng
 def _sample_print(rng: np.random.Generator, config: PrintConfig) -> dict:
     names = ("print_width_mm", "border_mm", "saturation", "hue_shift_deg", "gcr", "dot_gain", "paper_white",
              "paper_black", "paper_tint", "paper_texture", "paper_texture_mm")
-    params = {name: _uniform(rng, getattr(config, name)) for name in names}
+    params = {name: sample_range(rng, getattr(config, name)) for name in names}
     params["screen"] = "fm" if rng.random() < config.fm_probability else "am"
-    params["lpi"] = _uniform(rng, config.lpi)
-    params["fm_dot_mm"] = _uniform(rng, config.fm_dot_mm)
+    params["lpi"] = sample_range(rng, config.lpi)
+    params["fm_dot_mm"] = sample_range(rng, config.fm_dot_mm)
     bent = rng.random() < config.bend_probability
-    radius, sign = _uniform(rng, config.bend_radius_mm), float(rng.choice([-1.0, 1.0]))
+    radius, sign = sample_range(rng, config.bend_radius_mm), float(rng.choice([-1.0, 1.0]))
     params["bend"] = (radius, sign) if bent else None
     return params
 
@@ -98,9 +89,10 @@ def _render_print(photo: np.ndarray, points: np.ndarray, background: np.ndarray,
     photo_h, photo_w = photo.shape[:2]
     content = (p["print_width_mm"], p["print_width_mm"] * photo_h / photo_w)
     border = p["border_mm"]
-    stage = _stage(photo, points, background, out_size, rng, supersample, config.scene, content, border, p.pop("bend"))
+    stage = stage_medium(photo, points, background, out_size, rng, supersample, config.scene, content, border,
+                         p.pop("bend"))
     samples_per_mm = stage.camera_px_per_mm * supersample
-    printed = _fit_content(photo, samples_per_mm * content[0] / photo_w)
+    printed = fit_content(photo, samples_per_mm * content[0] / photo_w)
     paper = p["paper_white"] * np.array([1 - p["paper_tint"] / 2, 1.0, 1 + p["paper_tint"] / 2], np.float32)
     coverage = print_coverage(printed, paper, p["paper_black"], p["saturation"], p["hue_shift_deg"], p["gcr"],
                               p["dot_gain"])
@@ -112,39 +104,39 @@ def _render_print(photo: np.ndarray, points: np.ndarray, background: np.ndarray,
                        borderMode=cv2.BORDER_REPLICATE)  # + 2 for the padding, - 0.5 for pixel centres
     period_mm = 25.4 / p["lpi"]
     if p["screen"] == "am":
-        inks = [_am_ink(planes[..., i], planes[..., 4 + i], stage.u, stage.v, period_mm, SCREEN_ANGLES_DEG[i],
+        inks = [am_dots(planes[..., i], planes[..., 4 + i], stage.u, stage.v, period_mm, SCREEN_ANGLES_DEG[i],
                         samples_per_mm) for i in range(4)]
     else:
         masks = [blue_noise_mask(rng) for _ in INKS]
         inks = [fm_screen(planes[..., i], stage.u, stage.v, p["fm_dot_mm"], samples_per_mm, masks[i])
                 for i in range(4)]
     extent = (-border, -border, content[0] + border, content[1] + border)
-    reflectance = _reflectance(inks, paper, p["paper_black"])
+    reflectance = ink_planes_reflectance(inks, paper, p["paper_black"])
     reflectance *= _paper_texture(stage, extent, rng, p["paper_texture"], p["paper_texture_mm"])[..., None]
     radiance = reflectance * (stage.light * stage.shade)[..., None] + stage.glare[..., None]
     if holes is not None:
         radiance = _cut_holes(radiance, photo, points, stage, rng, holes, content, supersample, p)
-    alpha = _box_alpha(stage.u, stage.v, extent, 0.0, samples_per_mm)
+    alpha = rounded_box_alpha(stage.u, stage.v, extent, 0.0, samples_per_mm)
     p.update(stage.params, halftone_period_mm=period_mm, halftone_period_camera_px=period_mm * stage.camera_px_per_mm,
              fm_dot_camera_px=p["fm_dot_mm"] * stage.camera_px_per_mm)
-    return Scene(_composite(stage, radiance, alpha), stage.points, p, supersample)
+    return Scene(composite(stage, radiance, alpha), stage.points, p, supersample)
 
 
-def _cut_holes(radiance: np.ndarray, photo: np.ndarray, points: np.ndarray, stage: _Stage, rng: np.random.Generator,
+def _cut_holes(radiance: np.ndarray, photo: np.ndarray, points: np.ndarray, stage: Stage, rng: np.random.Generator,
                config: CutPhotoConfig, content_mm: tuple[float, float], supersample: int, params: dict) -> np.ndarray:
     """Elliptical eye holes showing the live photo, offset by parallax, with a dark cut edge and shadow."""
     try:
         eyes = points[list(config.eye_indices)]
     except IndexError:
         raise SimulationError(f"cut_photo needs the eyes at rows {config.eye_indices} of points, but only "
-                                   f"{len(points)} points were given") from None
+                              f"{len(points)} points were given") from None
     mm_per_px = np.array([content_mm[0] / photo.shape[1], content_mm[1] / photo.shape[0]])
     eyes_mm = (eyes + 0.5) * mm_per_px
     eye_distance = float(np.linalg.norm(eyes_mm[1] - eyes_mm[0]))
     if eye_distance <= 0:
         raise SimulationError(f"the two eye points {eyes.tolist()} coincide; check eye_indices")
-    h = {name: _uniform(rng, getattr(config, name)) for name in ("hole_size", "hole_aspect", "parallax_px", "rim_px",
-                                                                  "rim_darkness")}
+    names = ("hole_size", "hole_aspect", "parallax_px", "rim_px", "rim_darkness")
+    h = {name: sample_range(rng, getattr(config, name)) for name in names}
     h["parallax_deg"] = float(rng.uniform(0, 360))
     semi_major = h["hole_size"] * eye_distance
     semi_minor = semi_major * h["hole_aspect"]
@@ -182,14 +174,14 @@ def _render_replay(photo: np.ndarray, points: np.ndarray, background: np.ndarray
     names = ("screen_width_mm", "pitch_mm", "fill_factor", "row_fill", "gamma", "black_level", "brightness",
              "white_point_r", "white_point_b", "backlight_falloff", "reflection", "bezel_mm", "corner_radius_mm",
              "bezel_reflectance")
-    p = {name: _uniform(rng, getattr(config, name)) for name in names}
+    p = {name: sample_range(rng, getattr(config, name)) for name in names}
     photo_h, photo_w = photo.shape[:2]
     pitch = p["pitch_mm"]
     columns = max(8, round(p["screen_width_mm"] / pitch))
     rows = max(8, round(p["screen_width_mm"] * photo_h / photo_w / pitch))
     content = (columns * pitch, rows * pitch)
     bezel = p["bezel_mm"]
-    stage = _stage(photo, points, background, out_size, rng, supersample, config.scene, content, bezel, None)
+    stage = stage_medium(photo, points, background, out_size, rng, supersample, config.scene, content, bezel, None)
     shrinking = columns < photo_w
     shown = cv2.resize(photo, (columns, rows), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
     white = p["brightness"] * np.array([p["white_point_r"], 1.0, p["white_point_b"]], np.float32)
@@ -205,10 +197,10 @@ def _render_replay(photo: np.ndarray, points: np.ndarray, background: np.ndarray
                 + stage.glare[..., None])
     box = (-bezel, -bezel, content[0] + bezel, content[1] + bezel)
     corner = min(p["corner_radius_mm"], (content[0] + 2 * bezel) / 2, (content[1] + 2 * bezel) / 2)
-    alpha = _box_alpha(stage.u, stage.v, box, corner, samples_per_mm)
+    alpha = rounded_box_alpha(stage.u, stage.v, box, corner, samples_per_mm)
     p.update(stage.params, display_columns=columns, display_rows=rows,
              display_pitch_camera_px=pitch * stage.camera_px_per_mm)
-    return Scene(_composite(stage, radiance, alpha), stage.points, p, supersample)
+    return Scene(composite(stage, radiance, alpha), stage.points, p, supersample)
 
 
 def _render_live(photo: np.ndarray, points: np.ndarray, out_size: tuple[int, int], rng: np.random.Generator,
@@ -219,14 +211,14 @@ def _render_live(photo: np.ndarray, points: np.ndarray, out_size: tuple[int, int
     """
     width, height = out_size
     photo_h, photo_w = photo.shape[:2]
-    centre, _ = _face_box(points)
-    roll = _uniform(rng, config.roll_deg)
-    scale = _uniform(rng, config.face_scale)
+    centre, _ = face_box(points)
+    roll = sample_range(rng, config.roll_deg)
+    scale = sample_range(rng, config.face_scale)
     shift = rng.uniform(*config.face_shift, size=2)
     cos, sin = abs(math.cos(math.radians(roll))), abs(math.sin(math.radians(roll)))
     cover = max((width * cos + height * sin) / photo_w, (width * sin + height * cos) / photo_h)
     frame_ratio = math.sqrt(width * height / (photo_w * photo_h))
-    rotation = _rotation(0, 0, roll)[:2, :2]
+    rotation = rotation_matrix(0, 0, roll)[:2, :2]
     out_centre = np.array([(width - 1) / 2, (height - 1) / 2])
     mirrored = False
     for attempt in range(17):
@@ -246,7 +238,7 @@ def _render_live(photo: np.ndarray, points: np.ndarray, out_size: tuple[int, int
         scale, shift = scale * 0.9, shift * 0.7
     else:
         raise SimulationError(f"the face cannot be framed inside a {width}x{height} output; use a larger out_size")
-    shown = _fit_content(photo, zoom * supersample)
+    shown = fit_content(photo, zoom * supersample)
     # A pixel x' of the shrunk photo is x = (x' + 0.5) / ratio - 0.5 of the original.
     ratio = np.array([shown.shape[1] / photo_w, shown.shape[0] / photo_h])
     from_shown = np.array([[1 / ratio[0], 0, 0.5 / ratio[0] - 0.5], [0, 1 / ratio[1], 0.5 / ratio[1] - 0.5], [0, 0, 1]])
@@ -256,8 +248,8 @@ def _render_live(photo: np.ndarray, points: np.ndarray, out_size: tuple[int, int
     p = {"face_scale": scale, "face_shift_x": float(shift[0]), "face_shift_y": float(shift[1]), "roll_deg": roll,
          "zoom": zoom, "mirrored_border": mirrored}
     lighting = SceneConfig(illumination=config.illumination, light_gradient=config.light_gradient, glare=(0.0, 0.0))
-    light, _, light_params = _smooth_fields(rng, lighting, scene.shape[:2], slice(0, scene.shape[0]),
-                                            slice(0, scene.shape[1]))
+    light, _, light_params = lighting_fields(rng, lighting, scene.shape[:2], slice(0, scene.shape[0]),
+                                             slice(0, scene.shape[1]))
     p.update({name: light_params[name] for name in ("illumination", "light_gradient", "light_gradient_deg")})
     return Scene(scene * light[..., None], projected, p, supersample)
 
@@ -280,13 +272,13 @@ def _check_points(points: object, photo: np.ndarray) -> np.ndarray:
     array = np.asarray(points, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] != 2 or len(array) < 2 or not np.all(np.isfinite(array)):
         raise SimulationError(f"points must be a finite (N, 2) array of x, y photo pixels with N >= 2, "
-                                   f"not shape {array.shape}")
+                              f"not shape {array.shape}")
     height, width = photo.shape[:2]
     outside = (array[:, 0] < -0.5) | (array[:, 0] > width - 0.5) | (array[:, 1] < -0.5) | (array[:, 1] > height - 0.5)
     if outside.any():
         first = int(np.flatnonzero(outside)[0])
         raise SimulationError(f"point {first} at {array[first].tolist()} lies outside the {width}x{height} "
-                                   "photo; points are (x, y) in photo pixels")
+                              "photo; points are (x, y) in photo pixels")
     if max(array.max(axis=0) - array.min(axis=0)) < 2:
         raise SimulationError("points must span at least 2 photo pixels (the face's extent sets its scale)")
     return array
@@ -305,7 +297,7 @@ def _check_out_size(out_size: object) -> tuple[int, int]:
 def render_scene(kind: str, photo: np.ndarray, points: np.ndarray, background: np.ndarray | None,
                  out_size: tuple[int, int], rng: np.random.Generator, *, supersample: int = 3,
                  config: LiveConfig | PrintConfig | ReplayConfig | CutPhotoConfig | None = None) -> Scene:
-    """The supersampled linear scene of ``kind`` ("live" or one of :data:`ATTACK_TYPES`), before the camera.
+    """The supersampled linear scene of ``kind`` ("live" or a simulated attack, :data:`KINDS`), before the camera.
 
     ``photo`` is uint8 RGB; ``points`` (N, 2) are face points in its pixels (e.g. YuNet's 5 landmarks and the
     4 face-box corners); ``background`` (uint8 RGB, unused for "live") is the room the medium is held in;
@@ -321,7 +313,7 @@ def render_scene(kind: str, photo: np.ndarray, points: np.ndarray, background: n
     config = CONFIG_TYPES[kind]() if config is None else config
     if not isinstance(config, CONFIG_TYPES[kind]):
         raise SimulationError(f"config for {kind!r} must be a {CONFIG_TYPES[kind].__name__}, "
-                                   f"not {type(config).__name__}")
+                              f"not {type(config).__name__}")
     if kind == "live":
         return _render_live(photo, points, out_size, rng, supersample, config)
     background = _check_image("background", background)
@@ -335,14 +327,15 @@ def render_scene(kind: str, photo: np.ndarray, points: np.ndarray, background: n
 def simulate(kind: str, photo: np.ndarray, points: np.ndarray, background: np.ndarray | None,
              out_size: tuple[int, int], rng: np.random.Generator, *, supersample: int = 3,
              config: LiveConfig | PrintConfig | ReplayConfig | CutPhotoConfig | None = None,
-             camera: CameraConfig = CameraConfig()) -> Simulated:
+             camera: CameraConfig | None = None) -> Simulated:
     """Render ``kind`` with :func:`render_scene` and photograph it with the shared camera model.
 
-    ``params`` holds every sampled value as plain Python values, the camera's prefixed ``camera_``, and the
-    derived physical scale (``camera_px_per_mm``, ``halftone_period_camera_px``, ``display_pitch_camera_px``).
+    ``camera`` defaults to ``CameraConfig()``. ``params`` holds every sampled value as plain Python values, the
+    camera's prefixed ``camera_``, and the derived physical scale (``camera_px_per_mm``,
+    ``halftone_period_camera_px``, ``display_pitch_camera_px``).
     """
     scene = render_scene(kind, photo, points, background, out_size, rng, supersample=supersample, config=config)
-    image, camera_params = capture(scene.linear, supersample, rng, camera)
+    image, camera_params = capture(scene.linear, supersample, rng, CameraConfig() if camera is None else camera)
     params = {"kind": kind, **_plain(scene.params), **{f"camera_{key}": value for key, value in camera_params.items()}}
     return Simulated(image, scene.points.astype(np.float64), params, kind)
 

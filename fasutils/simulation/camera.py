@@ -52,14 +52,14 @@ class CameraConfig:
         unknown = [method for method in self.demosaic if method not in DEMOSAIC_CODES]
         if not self.demosaic or unknown:
             raise SimulationError(f"demosaic methods must be a non-empty choice of {sorted(DEMOSAIC_CODES)}, "
-                                   f"not {self.demosaic!r}")
+                                  f"not {self.demosaic!r}")
 
 
 def _check_range(name: str, value: Range, minimum: float = -np.inf, maximum: float = np.inf) -> None:
     low, high = value
     if not minimum <= low <= high <= maximum:
         raise SimulationError(f"{name} must be a (low, high) range with {minimum} <= low <= high <= {maximum}, "
-                               f"not {value!r}")
+                              f"not {value!r}")
 
 
 def srgb_to_linear(values: np.ndarray) -> np.ndarray:
@@ -173,7 +173,7 @@ def check_scene(scene: np.ndarray, supersample: int) -> None:
     height, width = scene.shape[:2]
     if height % supersample or width % supersample or height < 2 * supersample or width < 2 * supersample:
         raise SimulationError(f"scene size {width}x{height} must be a multiple of supersample={supersample} "
-                               "and at least 2 camera pixels each way")
+                              "and at least 2 camera pixels each way")
 
 
 def capture(scene: np.ndarray, supersample: int, rng: np.random.Generator,

@@ -1,4 +1,9 @@
-"""TODO docstring (spoof_simulation)."""
+"""What a simulated image is made from and what comes back: the parameter ranges of live re-framing and of each
+attack (print, replay, cut photo), and the photographed result.
+
+Every range is (low, high), sampled uniformly per image (:func:`sample_range`); pin one with
+:func:`fasutils.simulation.sweeps.fixed`. Introduced in ``01_fft_spoof_artifacts.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,13 @@ import numpy as np
 
 from fasutils.simulation.camera import Range
 
-ATTACK_TYPES = ("print", "replay", "cut_photo")
-KINDS = ("live", *ATTACK_TYPES)
+SIMULATED_ATTACKS = ("print", "replay", "cut_photo")  # the attack types the simulation renders
+KINDS = ("live", *SIMULATED_ATTACKS)
+
+
+def sample_range(rng: np.random.Generator, bounds: Range) -> float:
+    """One value drawn uniformly from the (low, high) range ``bounds``, as a Python float."""
+    return float(rng.uniform(*bounds))
 
 
 @dataclass(frozen=True)
@@ -99,16 +109,6 @@ class CutPhotoConfig:
 
 
 CONFIG_TYPES = {"live": LiveConfig, "print": PrintConfig, "replay": ReplayConfig, "cut_photo": CutPhotoConfig}
-
-
-@dataclass(frozen=True)
-class Scene:
-    """A rendered scene before the camera: supersampled linear RGB, points in output px, sampled parameters."""
-
-    linear: np.ndarray
-    points: np.ndarray
-    params: dict
-    supersample: int
 
 
 @dataclass(frozen=True)

@@ -33,14 +33,14 @@ from fasutils.data.faces import FaceDetector, face_points
 from fasutils.data.live_pool import (
     LICENCE_NOTE,
     PoolFace,
-    Skipped,
+    SkippedSource,
     available_images,
     faces_of,
 )
 from fasutils.data.readers import read_manifest, write_manifest
 from fasutils.data.records import ReadReport, Record
 from fasutils.simulation.attacks import simulate
-from fasutils.simulation.configs import ATTACK_TYPES
+from fasutils.simulation.configs import KINDS, SIMULATED_ATTACKS
 
 BUILDER_VERSION = 1  # bump when the generated images change, so cached builds are rebuilt
 
@@ -51,7 +51,7 @@ class DatasetSpec:
 
     quick: bool = False
     seed: int = 0  # every image's random stream derives from (seed, face, kind)
-    attacks: tuple[str, ...] = ATTACK_TYPES
+    attacks: tuple[str, ...] = SIMULATED_ATTACKS
     min_native_face_width: float = 36.0  # px in the original photo; smaller faces are left out
     min_face_width: float = 80.0  # px in the stored source crop (small faces are upsampled, and flagged)
     context: float = 3.0  # source crop side / face size; the output keeps 1/frame_shrink of it (~2.7x)
@@ -119,8 +119,7 @@ class BuiltDataset:
 
 
 def _kind_order(path: Path) -> int:
-    kinds = ("live", *ATTACK_TYPES)
-    return kinds.index(path.stem.split("_", 1)[1])
+    return KINDS.index(path.stem.split("_", 1)[1])
 
 
 def _select(faces: list[PoolFace], limit: int | None) -> list[PoolFace]:
@@ -130,7 +129,7 @@ def _select(faces: list[PoolFace], limit: int | None) -> list[PoolFace]:
     return sorted(faces, key=lambda f: hashlib.sha256(f.key.encode()).hexdigest())[:limit]
 
 
-def collect_faces(spec: DatasetSpec, detector: FaceDetector) -> tuple[list[PoolFace], list[Skipped]]:
+def collect_faces(spec: DatasetSpec, detector: FaceDetector) -> tuple[list[PoolFace], list[SkippedSource]]:
     """Find the pool's faces with ``detector`` in every available photo (progress bar), honouring ``spec``."""
     images, skipped = available_images()
     faces = []
@@ -139,10 +138,10 @@ def collect_faces(spec: DatasetSpec, detector: FaceDetector) -> tuple[list[PoolF
             found = faces_of(image, detector, spec.min_native_face_width, spec.context, spec.min_face_width,
                              spec.max_side)
         except Exception as error:  # a broken photo is reported, not fatal: the pool is built from the rest
-            skipped.append(Skipped(image.key, f"{type(error).__name__}: {error}"))
+            skipped.append(SkippedSource(image.key, f"{type(error).__name__}: {error}"))
             continue
         if not found:
-            skipped.append(Skipped(image.key, f"no face of at least {spec.min_native_face_width:.0f} px"))
+            skipped.append(SkippedSource(image.key, f"no face of at least {spec.min_native_face_width:.0f} px"))
         faces += found
     return _select(faces, spec.max_faces), skipped
 
@@ -251,10 +250,10 @@ def build_dataset(spec: DatasetSpec, detector: FaceDetector, force: bool = False
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=max(1, spec.workers), mp_context=context) as pool:
         results = pool.map(_render, jobs, chunksize=4) if spec.workers else map(_render, jobs)  # 0: in-process
-        for (face, kind, target), result in tqdm(zip(meta, results), total=len(jobs), desc="photographing",
+        for (face, kind, target), result in tqdm(zip(meta, results, strict=True), total=len(jobs), desc="photographing",
                                                  unit="image"):
             if "error" in result:
-                skipped.append(Skipped(f"{face.key} as {kind}", result["error"]))
+                skipped.append(SkippedSource(f"{face.key} as {kind}", result["error"]))
                 continue
             records.append(Record(path=str(target), is_spoof=kind != "live", attack_type=kind,
                                   subject=face.identity, split=face.split, source=face.source, box=result["box"],

@@ -1,11 +1,15 @@
-"""TODO docstring (spoof_simulation)."""
+"""A photo as an LCD shows it: the light of RGB vertical-stripe sub-pixels and the black matrix between them.
+
+Public so that notebooks and tests can show it in isolation; :mod:`fasutils.simulation.attacks` adds gamma,
+white point, backlight falloff, reflections and the bezel of a replay. Introduced in ``01_fft_spoof_artifacts.ipynb``.
+"""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from fasutils.simulation.halftone import _aa_attenuation
+from fasutils.simulation.scene import antialias_gain
 
 
 def display_emission(pixels: np.ndarray, u_mm: np.ndarray, v_mm: np.ndarray, pitch_mm: float, fill_factor: float,
@@ -21,7 +25,7 @@ def display_emission(pixels: np.ndarray, u_mm: np.ndarray, v_mm: np.ndarray, pit
     column_index, row_index = np.floor(columns), np.floor(rows)
     values = cv2.remap(pixels, column_index, row_index, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
     pitch_px = pitch_mm * px_per_mm
-    keep = _aa_attenuation(1.0 / pitch_px)
+    keep = antialias_gain(1.0 / pitch_px)
     if keep == 0.0:
         return values
 

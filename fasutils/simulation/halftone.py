@@ -1,32 +1,27 @@
-"""TODO docstring (spoof_simulation)."""
+"""A photo as a printer puts it on paper: gamut compression, grey-balanced CMYK separation with grey component
+replacement and dot gain, AM (clustered-dot) and FM (stochastic) halftone screens, and subtractive ink mixing.
+
+Public so that notebooks and tests can show each step in isolation; :mod:`fasutils.simulation.attacks` renders them
+on the posed sheet. Introduced in ``01_fft_spoof_artifacts.ipynb``.
+"""
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 from fasutils.simulation.camera import srgb_to_linear
+from fasutils.simulation.scene import antialias_gain
 
 INKS = ("C", "M", "Y", "K")
 SCREEN_ANGLES_DEG = (15.0, 75.0, 0.0, 45.0)  # C, M, Y, K; counter-clockwise as seen on the page
 # Reflectance factor (R, G, B) of a solid layer of each ink on white paper; black's is set per print.
 INK_TRANSMITTANCE = np.array([[0.06, 0.45, 0.85], [0.80, 0.07, 0.40], [0.95, 0.85, 0.06], [1.0, 1.0, 1.0]],
                              dtype=np.float32)
-AA_SIGMA = 0.5  # scene samples: anti-alias width of structure rendered on the scene grid
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Media: halftone screens, ink mixing, display emission (public so notebooks and tests can show them in isolation)
-
-
-def _aa_attenuation(frequency: float) -> float:
-    """How much of a modulation at ``frequency`` (cycles per scene sample) the scene grid may keep."""
-    if frequency > 0.75:  # would alias to below 0.25 cycles/sample; the optics would remove it anyway
-        return 0.0
-    return math.exp(-2.0 * math.pi ** 2 * AA_SIGMA ** 2 * frequency ** 2)
 
 
 @functools.cache
@@ -44,10 +39,15 @@ def coverage_to_threshold(coverage: np.ndarray) -> np.ndarray:
     return np.interp(coverage, probabilities, values).astype(np.float32)
 
 
-def _am_ink(coverage: np.ndarray, threshold: np.ndarray, u_mm: np.ndarray, v_mm: np.ndarray, period_mm: float,
+def am_dots(coverage: np.ndarray, threshold: np.ndarray, u_mm: np.ndarray, v_mm: np.ndarray, period_mm: float,
             angle_deg: float, px_per_mm: float) -> np.ndarray:
+    """:func:`am_screen` for float32 inputs with the spot threshold given and the screen period in mm.
+
+    ``threshold`` is :func:`coverage_to_threshold` of ``coverage``, passed so that both can be resampled together
+    onto a sheet.
+    """
     period_px = period_mm * px_per_mm
-    keep = _aa_attenuation(1.0 / period_px)
+    keep = antialias_gain(1.0 / period_px)
     if keep == 0.0:
         return coverage.astype(np.float32)
     k = 2 * np.pi / period_mm
@@ -66,7 +66,7 @@ def am_screen(coverage: np.ndarray | float, u_mm: np.ndarray, v_mm: np.ndarray, 
     ``coverage`` in [0, 1] is the tone to print. Dot edges are anti-aliased over about one sample.
     """
     coverage = np.broadcast_to(np.asarray(coverage, dtype=np.float32), np.shape(u_mm))
-    return _am_ink(coverage, coverage_to_threshold(coverage), np.asarray(u_mm, np.float32),
+    return am_dots(coverage, coverage_to_threshold(coverage), np.asarray(u_mm, np.float32),
                    np.asarray(v_mm, np.float32), 25.4 / lpi, angle_deg, px_per_mm)
 
 
@@ -83,7 +83,7 @@ def fm_screen(coverage: np.ndarray | float, u_mm: np.ndarray, v_mm: np.ndarray, 
               mask: np.ndarray) -> np.ndarray:
     """Ink area fraction of an FM (stochastic, inkjet-like) screen: square dots of ``dot_mm`` from a dither mask."""
     coverage = np.broadcast_to(np.asarray(coverage, dtype=np.float32), np.shape(u_mm))
-    keep = _aa_attenuation(0.5 / (dot_mm * px_per_mm))
+    keep = antialias_gain(0.5 / (dot_mm * px_per_mm))
     if keep == 0.0:
         return coverage.astype(np.float32)
     size = mask.shape[0]
@@ -100,10 +100,11 @@ def ink_reflectance(inks: np.ndarray, paper_rgb: np.ndarray, black: float) -> np
     which for solid or bare ink is the product of the transmittances. ``black`` is solid K's reflectance.
     """
     inks = np.asarray(inks, np.float32)
-    return _reflectance([inks[..., i] for i in range(4)], paper_rgb, black)
+    return ink_planes_reflectance([inks[..., i] for i in range(4)], paper_rgb, black)
 
 
-def _reflectance(planes: list[np.ndarray], paper_rgb: np.ndarray, black: float) -> np.ndarray:
+def ink_planes_reflectance(planes: Sequence[np.ndarray], paper_rgb: np.ndarray, black: float) -> np.ndarray:
+    """:func:`ink_reflectance` of the four float32 area-fraction planes C, M, Y, K given apart (saves stacking)."""
     absorbed = 1.0 - INK_TRANSMITTANCE.copy()
     paper = np.asarray(paper_rgb, np.float32)
     absorbed[3] = 1.0 - black / paper

@@ -1,4 +1,17 @@
-"""TODO docstring (spoof_simulation)."""
+"""The scene an attack is photographed in: a flat or bent medium posed in 3D before a pinhole camera, lit, and
+composited into a background, on a supersampled grid in linear light.
+
+:func:`stage_medium` poses the medium so the face keeps about its size in the frame, casts a ray per scene sample
+to find the medium's (u, v) in mm, and prepares background, lighting and glare; the renderers of
+:mod:`fasutils.simulation.attacks` paint the medium's radiance over (u, v) and :func:`composite` lays it over the
+background. Physical sizes are in mm and the scale is explicit: ``camera_px_per_mm`` at the face follows from how
+large the face must appear, so halftone periods and display pitches in camera pixels follow from lpi and pitch in mm.
+
+Moiré is never drawn: it appears when the camera point-samples the halftone or sub-pixel grid. Structure finer than
+the scene grid itself is attenuated (a Gaussian anti-alias of ``AA_SIGMA`` scene samples, :func:`antialias_gain`)
+instead of aliasing there; at such scales the optics would remove it anyway. Introduced in
+``01_fft_spoof_artifacts.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +22,37 @@ import cv2
 import numpy as np
 
 from fasutils.core.errors import SimulationError
-from fasutils.simulation.camera import Range, srgb_to_linear
-from fasutils.simulation.configs import SceneConfig
+from fasutils.simulation.camera import srgb_to_linear
+from fasutils.simulation.configs import SceneConfig, sample_range
 
+AA_SIGMA = 0.5  # scene samples: anti-alias width of structure rendered on the scene grid
 _MAP_STEP = 8  # scene samples between exactly ray-cast map points (linear in between)
 _FAR_MM = 1e5  # medium coordinate given to rays that miss the medium
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A rendered scene before the camera: supersampled linear RGB, points in output px, sampled parameters."""
+
+    linear: np.ndarray
+    points: np.ndarray
+    params: dict
+    supersample: int
+
+
+def antialias_gain(frequency: float) -> float:
+    """How much of a modulation at ``frequency`` (cycles per scene sample) the scene grid may keep."""
+    if frequency > 0.75:  # would alias to below 0.25 cycles/sample; the optics would remove it anyway
+        return 0.0
+    return math.exp(-2.0 * math.pi ** 2 * AA_SIGMA ** 2 * frequency ** 2)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Geometry: a flat or cylindrically bent sheet in front of a pinhole camera
 
 
-def _rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+def rotation_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """The 3x3 rotation by pitch about x, then yaw about y, then roll about z (degrees)."""
     yaw, pitch, roll = (math.radians(angle) for angle in (yaw_deg, pitch_deg, roll_deg))
     about_x = np.array([[1, 0, 0], [0, math.cos(pitch), -math.sin(pitch)], [0, math.sin(pitch), math.cos(pitch)]])
     about_y = np.array([[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]])
@@ -86,7 +118,7 @@ def _unit_light(angle_deg: float, azimuth_deg: float) -> np.ndarray:
 
 
 @dataclass
-class _Stage:
+class Stage:
     """One attack's geometry and lighting, with maps over the scene region the medium may cover."""
 
     sheet: _Sheet
@@ -104,11 +136,8 @@ class _Stage:
     params: dict
 
 
-def _uniform(rng: np.random.Generator, bounds: Range) -> float:
-    return float(rng.uniform(*bounds))
-
-
-def _face_box(points: np.ndarray) -> tuple[np.ndarray, float]:
+def face_box(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """Centre (x, y) and longer side of the box around ``points``."""
     low, high = points.min(axis=0), points.max(axis=0)
     return (low + high) / 2, float(max(high - low))
 
@@ -120,14 +149,14 @@ def _place_sheet(photo_shape: tuple[int, ...], points: np.ndarray, mm_per_px: tu
     width, height = out_size
     photo_h, photo_w = photo_shape[:2]
     uv_points = (points + 0.5) * np.asarray(mm_per_px)
-    centre_px, size_px = _face_box(points)
+    centre_px, size_px = face_box(points)
     centre_mm = (centre_px + 0.5) * np.asarray(mm_per_px)
     size_mm = size_px * math.sqrt(mm_per_px[0] * mm_per_px[1])
     frame_ratio = math.sqrt(width * height / (photo_w * photo_h))
-    hfov = _uniform(rng, config.hfov_deg)
+    hfov = sample_range(rng, config.hfov_deg)
     focal = (width / 2) / math.tan(math.radians(hfov) / 2)
-    angles = {name: _uniform(rng, getattr(config, name)) for name in ("yaw_deg", "pitch_deg", "roll_deg")}
-    scale = _uniform(rng, config.face_scale)
+    angles = {name: sample_range(rng, getattr(config, name)) for name in ("yaw_deg", "pitch_deg", "roll_deg")}
+    scale = sample_range(rng, config.face_scale)
     shift = rng.uniform(*config.face_shift, size=2)
     principal = ((width - 1) / 2, (height - 1) / 2)
     radius, sign = bend if bend is not None else (math.inf, 1.0)
@@ -137,14 +166,15 @@ def _place_sheet(photo_shape: tuple[int, ...], points: np.ndarray, mm_per_px: tu
         target = np.asarray(principal) + shift * (width, height)
         translation = np.array([*((target - principal) * distance / focal), distance])
         pivot = np.array([centre_mm[0], centre_mm[1], 0.0])  # the bend axis passes through the face centre
-        sheet = _Sheet(_rotation(**angles), translation, pivot, focal, principal, radius, sign, float(centre_mm[0]))
+        sheet = _Sheet(rotation_matrix(**angles), translation, pivot, focal, principal, radius, sign,
+                       float(centre_mm[0]))
         projected = sheet.project(uv_points)
         if np.all(np.isfinite(projected)) and np.all(projected >= 1) and np.all(projected <= (width - 2, height - 2)):
             break
         scale, shift = scale * 0.9, shift * 0.7
     else:
         raise SimulationError(f"the face (points spanning {size_px:.0f} photo px) cannot be placed inside a "
-                                   f"{width}x{height} output; use a larger out_size or smaller face_scale")
+                              f"{width}x{height} output; use a larger out_size or smaller face_scale")
     params = {"face_scale": scale, "face_shift_x": float(shift[0]), "face_shift_y": float(shift[1]),
               "hfov_deg": hfov, "focal_px": focal, "distance_mm": float(distance), **angles,
               "bend_radius_mm": None if bend is None else radius, "bend_sign": None if bend is None else sign}
@@ -167,13 +197,13 @@ def _background(background: np.ndarray, out_size: tuple[int, int], supersample: 
     return cv2.resize(out, (width * supersample, height * supersample), interpolation=cv2.INTER_LINEAR), out
 
 
-def _smooth_fields(rng: np.random.Generator, config: SceneConfig, shape: tuple[int, int], rows: slice,
-                   cols: slice) -> tuple[np.ndarray, np.ndarray, dict]:
+def lighting_fields(rng: np.random.Generator, config: SceneConfig, shape: tuple[int, int], rows: slice,
+                    cols: slice) -> tuple[np.ndarray, np.ndarray, dict]:
     """Illumination with a linear gradient, and an additive glare lobe, over a region of the scene."""
     height, width = shape
-    params = {name: _uniform(rng, getattr(config, name)) for name in ("illumination", "light_gradient")}
+    params = {name: sample_range(rng, getattr(config, name)) for name in ("illumination", "light_gradient")}
     params["light_gradient_deg"] = float(rng.uniform(0, 360))
-    params.update({name: _uniform(rng, getattr(config, name)) for name in ("glare", "glare_radius")})
+    params.update({name: sample_range(rng, getattr(config, name)) for name in ("glare", "glare_radius")})
     params.update(glare_x=float(rng.uniform(0, 1)), glare_y=float(rng.uniform(0, 1)))
     span = max(height, width)
     ys = ((np.arange(rows.start, rows.stop, dtype=np.float32) - height / 2) / span)[:, None]
@@ -201,12 +231,12 @@ def _ray_maps(sheet: _Sheet, out_size: tuple[int, int], supersample: int, light:
     return fine[step:step + height, step:step + width]
 
 
-def _stage(photo: np.ndarray, points: np.ndarray, background: np.ndarray, out_size: tuple[int, int],
-           rng: np.random.Generator, supersample: int, config: SceneConfig, content_mm: tuple[float, float],
-           margin_mm: float, bend: tuple[float, float] | None) -> _Stage:
+def stage_medium(photo: np.ndarray, points: np.ndarray, background: np.ndarray, out_size: tuple[int, int],
+                 rng: np.random.Generator, supersample: int, config: SceneConfig, content_mm: tuple[float, float],
+                 margin_mm: float, bend: tuple[float, float] | None) -> Stage:
     """Pose the medium, cast rays, and prepare background and lighting for the region the medium covers."""
     mm_per_px = (content_mm[0] / photo.shape[1], content_mm[1] / photo.shape[0])
-    light_dir = _unit_light(_uniform(rng, config.light_angle_deg), float(rng.uniform(0, 360)))
+    light_dir = _unit_light(sample_range(rng, config.light_angle_deg), float(rng.uniform(0, 360)))
     sheet, projected, params = _place_sheet(photo.shape, points, mm_per_px, out_size, rng, config, bend, light_dir)
     maps = _ray_maps(sheet, out_size, supersample, light_dir)
     inside = ((maps[..., 0] > -margin_mm - 1) & (maps[..., 0] < content_mm[0] + margin_mm + 1)
@@ -215,18 +245,19 @@ def _stage(photo: np.ndarray, points: np.ndarray, background: np.ndarray, out_si
     if row_any.size == 0:  # cannot happen while the face points project inside, kept as a clear failure
         raise SimulationError("the medium does not appear in the output; check points and out_size")
     rows, cols = slice(int(row_any[0]), int(row_any[-1]) + 1), slice(int(col_any[0]), int(col_any[-1]) + 1)
-    scene_bg, out_bg = _background(background, out_size, supersample, rng, _uniform(rng, config.background_blur_px))
-    light, glare, light_params = _smooth_fields(rng, config, scene_bg.shape[:2], rows, cols)
+    blur_px = sample_range(rng, config.background_blur_px)
+    scene_bg, out_bg = _background(background, out_size, supersample, rng, blur_px)
+    light, glare, light_params = lighting_fields(rng, config, scene_bg.shape[:2], rows, cols)
     probe = sheet.project(sheet.pivot[:2] + np.array([[0, 0], [0.5, 0], [0, 0.5]]))
     camera_px_per_mm = float(np.linalg.norm(probe[1:] - probe[0], axis=1).mean() / 0.5)
     params.update(light_params, camera_px_per_mm=camera_px_per_mm)
     region = maps[rows, cols]
-    return _Stage(sheet, rows, cols, region[..., 0], region[..., 1], region[..., 2], light, glare, scene_bg, out_bg,
-                  projected, camera_px_per_mm, params)
+    return Stage(sheet, rows, cols, region[..., 0], region[..., 1], region[..., 2], light, glare, scene_bg, out_bg,
+                 projected, camera_px_per_mm, params)
 
 
-def _box_alpha(u: np.ndarray, v: np.ndarray, box: tuple[float, float, float, float], corner_mm: float,
-               samples_per_mm: float) -> np.ndarray:
+def rounded_box_alpha(u: np.ndarray, v: np.ndarray, box: tuple[float, float, float, float], corner_mm: float,
+                      samples_per_mm: float) -> np.ndarray:
     """Anti-aliased coverage of a rounded rectangle (u0, v0, u1, v1) in mm."""
     u0, v0, u1, v1 = box
     half = np.array([(u1 - u0) / 2, (v1 - v0) / 2], np.float32)
@@ -236,14 +267,15 @@ def _box_alpha(u: np.ndarray, v: np.ndarray, box: tuple[float, float, float, flo
     return np.clip(0.5 - outside * np.float32(samples_per_mm), 0.0, 1.0)
 
 
-def _composite(stage: _Stage, radiance: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def composite(stage: Stage, radiance: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The staged background with the medium's ``radiance`` laid over its region by coverage ``alpha`` (in place)."""
     scene = stage.background
     region = scene[stage.rows, stage.cols]
     scene[stage.rows, stage.cols] = region + alpha[..., None] * (radiance - region)
     return scene
 
 
-def _fit_content(photo: np.ndarray, samples_per_px: float) -> np.ndarray:
+def fit_content(photo: np.ndarray, samples_per_px: float) -> np.ndarray:
     """Shrink the photo (area averaging) when one photo pixel would span less than one scene sample."""
     if samples_per_px >= 1:
         return photo

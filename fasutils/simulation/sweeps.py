@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from fasutils.core.errors import SimulationError
 from fasutils.simulation.attacks import simulate
 from fasutils.simulation.configs import CONFIG_TYPES, Simulated
 
@@ -27,7 +28,7 @@ def fixed(config, **values):
     if nested:
         inner = "scene" if hasattr(config, "scene") else "print"
         if not hasattr(config, inner):
-            raise ValueError(f"{type(config).__name__} has no parameters {sorted(nested)}")
+            raise SimulationError(f"{type(config).__name__} has no parameters {sorted(nested)}")
         pinned[inner] = fixed(getattr(config, inner), **nested)
     return dataclasses.replace(config, **pinned)
 

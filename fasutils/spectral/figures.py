@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from fasutils.core.errors import SpectralError
 from fasutils.spectral.spectra import (
     find_peaks,
     log_spectrum,
@@ -25,12 +26,13 @@ def spectra_figure(images: Mapping[str, np.ndarray], peaks: int = 3, min_radius:
     """One row per image: the image, then the log spectra of luma (peaks circled) and of both chroma channels."""
     figure, axes = plt.subplots(len(images), 4, figsize=(4 * cell_inches, len(images) * cell_inches),
                                 squeeze=False)
-    for row, (title, image) in zip(axes, images.items()):
+    for row, (title, image) in zip(axes, images.items(), strict=True):
         row[0].imshow(image)
         row[0].set_title(title, fontsize=9)
         row[0].set_xlabel("x (px)")
         row[0].set_ylabel("y (px)")
-        for axis, (name, channel) in zip(row[1:], zip(("luma Y", "chroma Cb", "chroma Cr"), luma_chroma(image))):
+        named = zip(("luma Y", "chroma Cb", "chroma Cr"), luma_chroma(image), strict=True)
+        for axis, (name, channel) in zip(row[1:], named, strict=True):
             axis.imshow(log_spectrum(channel), extent=EXTENT, cmap="magma")
             axis.set_title(f"{name}: log |FFT|", fontsize=9)
             axis.set_xlabel("fx (cycles/px)")
@@ -63,9 +65,11 @@ def radial_figure(channels: Mapping[str, np.ndarray], title: str, bins: int | No
 
 def maps_figure(maps: Sequence[np.ndarray], titles: Sequence[str], colorbar: bool = True,
                 cell_inches: float = 3.0) -> plt.Figure:
-    """Small 2-D maps (Fourier targets, their difference) side by side, each with its colour scale."""
+    """Small 2-D maps (Fourier targets, their difference) side by side, each with its colour scale and title."""
+    if len(maps) != len(titles):
+        raise SpectralError(f"maps_figure needs one title per map, not {len(titles)} titles for {len(maps)} maps")
     figure, axes = plt.subplots(1, len(maps), figsize=(cell_inches * len(maps), cell_inches), squeeze=False)
-    for axis, values, title in zip(axes[0], maps, titles):
+    for axis, values, title in zip(axes[0], maps, titles, strict=True):
         shown = axis.imshow(values, cmap="RdBu_r" if values.min() < 0 < values.max() else "viridis")
         axis.set_title(title, fontsize=9)
         axis.set_xlabel("fx bin")

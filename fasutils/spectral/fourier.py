@@ -1,10 +1,12 @@
 """The Fourier (FT) supervision target of MiniFASNet's auxiliary branch, as published, and an alternative.
 
-Source of the facts: ``../shared/notes/field-facts.md`` §2 (``generate_FT``, the same in the minivision,
-hairymax and johnraivenolazo training code) and §1.5 (the kernel rule that sets the target size). The published
-target is: grayscale, ``np.fft.fft2``, ``np.fft.fftshift``, ``log(|F| + 1)``, normalised as
-``(f - min + 1) / (max - min + 1)`` (so the minimum maps to about 0.08, not 0), then ``cv2.resize`` with the
-default INTER_LINEAR to 2 x the final depthwise kernel (10x10 for 80x80 inputs, 16x16 for 128x128). Unlike
+Source of the facts: ``generate_FT``, the same function in minivision-ai/Silent-Face-Anti-Spoofing
+(``src/data_io/dataset_folder.py``), hairymax/Face-AntiSpoofing (``src/dataset_loader.py``) and
+johnraivenolazo/face-antispoof-onnx (``src/minifasv2/data.py``), and the kernel rule that sets the target size,
+``get_kernel`` in minivision's ``src/utility.py``. The published target is: grayscale, ``np.fft.fft2``,
+``np.fft.fftshift``, ``log(|F| + 1)``, normalised as ``(f - min + 1) / (max - min + 1)`` (so the minimum maps to
+about 0.08, not 0), then ``cv2.resize`` with the default INTER_LINEAR to 2 x the final depthwise kernel (10x10 for
+80x80 inputs, 16x16 for 128x128). Unlike
 :mod:`fasutils.spectral.spectra`, there is no mean removal and no window: the DC term is the map's maximum.
 
 Introduced in ``01_fft_spoof_artifacts.ipynb``; notebooks 02 and 03 use it to train the Fourier branch.
@@ -54,7 +56,7 @@ def _gray(image: np.ndarray, color: str, gray: str) -> np.ndarray:
         raise SpectralError(f"gray must be one of {', '.join(GRAY_CONVERSIONS)}, not {gray!r}")
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or min(image.shape[:2]) < 2:
         raise SpectralError(f"image must be (H, W) grey or (H, W, 3) colour, at least 2x2 px, "
-                                      f"not shape {image.shape}")
+                            f"not shape {image.shape}")
     if image.dtype != np.uint8 and not np.isfinite(image).all():
         raise SpectralError("image holds NaN or infinite values; replace them first")
     if image.ndim == 2:
@@ -100,9 +102,10 @@ def fourier_target_area(image: np.ndarray, size: tuple[int, int] = (10, 10), col
     nearest its centre (e.g. rows 3-4, 11-12, ..., 43-44 of an 80-row map). The published target is therefore a
     sparse sampling of a speckled log spectrum: it keeps a few point values of the energy distribution, loses
     everything between them, and never samples the DC peak at the centre (row and column H//2, W//2), so on real
-    crops it spans only about 0.27-0.68 (field-facts §2.6) instead of reaching 1.0. INTER_AREA averages every
-    sample of each block, so the cell holding DC includes it, but weighted by 1 / block area (1/64 from 80 to
-    10): that lifts the cell by only about 0.005, and on smooth crops it is usually, not always, the maximum.
+    crops (minivision's ``images/sample/`` photos) it spans only about 0.27-0.68 instead of reaching 1.0.
+    INTER_AREA averages every sample of each block, so the cell holding DC includes it, but weighted by 1 / block
+    area (1/64 from 80 to 10): that lifts the cell by only about 0.005, and on smooth crops it is usually, not
+    always, the maximum.
     The real gain is that the speckle is averaged away: each cell is the mean level of its frequency band.
     """
     return _resized(image, size, color, gray, cv2.INTER_AREA)

@@ -1,8 +1,9 @@
 """Spectra of image channels: log spectrum, radial power profile, high-frequency ratio and spectral peaks.
 
-The method follows ``../shared/notes/data-strategy.md`` §3.6: one channel (luma, or Cb/Cr for display moiré),
-minus its mean, times a 2-D Hann window, ``fftshift``, ``log1p(|F|)``. Frequencies are in cycles per pixel,
-centred like ``fftshift`` (zero at row ``H // 2``, column ``W // 2``; Nyquist is 0.5); ``fy`` grows downwards
+The method: one channel (luma, or Cb/Cr for display moiré), minus its mean, times a 2-D Hann window, ``fftshift``,
+``log1p(|F|)``. The cues are those of Li, Wang, Tan and Jain (SPIE 2004: prints hold less high-frequency energy)
+and Patel, Han, Jain and Ott (ICB 2015: replay moiré, analysed per colour channel). Frequencies are in cycles per
+pixel, centred like ``fftshift`` (zero at row ``H // 2``, column ``W // 2``; Nyquist is 0.5); ``fy`` grows downwards
 with the image rows. Angles are counter-clockwise from the +x axis as seen on screen, the convention of
 :data:`fasutils.simulation.halftone.SCREEN_ANGLES_DEG`, so a halftone screen at 45 degrees peaks at 45 degrees.
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from fasutils.core.errors import SpectralError
+from fasutils.core.errors import SpectralError, positive_int
 
 MIN_SIZE = 16  # px: smaller channels have too few frequency bins to say anything
 WINDOWS = ("hann", "none")
@@ -63,7 +64,7 @@ def check_channel(channel: np.ndarray, name: str = "channel") -> np.ndarray:
         raise SpectralError(f"{name} must be a 2-D array (H, W), not shape {channel.shape}{hint}")
     if min(channel.shape) < MIN_SIZE:
         raise SpectralError(f"{name} of shape {channel.shape} is too small: spectra need at least "
-                                 f"{MIN_SIZE}x{MIN_SIZE} px; use a larger crop")
+                            f"{MIN_SIZE}x{MIN_SIZE} px; use a larger crop")
     values = channel.astype(np.float64)
     if not np.isfinite(values).all():
         raise SpectralError(f"{name} holds NaN or infinite values; replace them before taking a spectrum")
@@ -155,7 +156,7 @@ def radial_profile(channel: np.ndarray, bins: int | None = None,
     count = min(power.shape) // 2 if bins is None else bins
     if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or not 2 <= count <= min(power.shape) // 2:
         raise SpectralError(f"bins must be an integer from 2 to {min(power.shape) // 2} (half the shorter "
-                                 f"side), not {bins!r}")
+                            f"side), not {bins!r}")
     radius = _radius(power.shape)
     inside = radius <= 0.5
     index = np.minimum((radius[inside] / 0.5 * count).astype(np.int64), count - 1)
@@ -220,8 +221,7 @@ def find_peaks(channel: np.ndarray, min_radius: float = 0.08, count: int = 8, mi
     ``(-fx, -fy)``: a real image's spectrum is symmetric, so each pair is reported once, as its member with
     ``angle_deg`` in [0, 180). Fewer than ``count`` peaks come back when the ring holds fewer local maxima.
     """
-    if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 1:
-        raise SpectralError(f"count must be a positive integer, not {count!r}")
+    positive_int(count, "count", SpectralError)
     spectrum = log_spectrum(channel, window)
     ring, median = _ring(spectrum, min_radius)
     separation = max(_check_radius("min_separation", min_separation), 2.5 / min(spectrum.shape))
@@ -232,7 +232,7 @@ def find_peaks(channel: np.ndarray, min_radius: float = 0.08, count: int = 8, mi
     height, width = spectrum.shape
     peaks: list[Peak] = []
     kept = np.empty((0, 2))
-    for row, col in zip(rows[order], cols[order]):
+    for row, col in zip(rows[order], cols[order], strict=True):
         fx, fy = fx_grid[row, col], fy_grid[row, col]
         if kept.size and min(np.hypot(kept[:, 0] - fx, kept[:, 1] - fy).min(),
                              np.hypot(kept[:, 0] + fx, kept[:, 1] + fy).min()) < separation:
@@ -261,7 +261,7 @@ def spectrum_difference(a: np.ndarray, b: np.ndarray, window: str = "hann") -> n
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.shape != b.shape:
         shapes = [getattr(x, "shape", type(x).__name__) for x in (a, b)]
         raise SpectralError(f"spectrum_difference needs two arrays of the same shape, not {shapes[0]} and "
-                                 f"{shapes[1]}; resize or crop them alike first")
+                            f"{shapes[1]}; resize or crop them alike first")
     return log_spectrum(a, window) - log_spectrum(b, window)
 
 
@@ -277,7 +277,7 @@ def mean_log_spectrum(channels: Iterable[np.ndarray] | np.ndarray, window: str =
         spectrum = log_spectrum(channel, window)
         if total is not None and spectrum.shape != total.shape:
             raise SpectralError(f"mean_log_spectrum needs channels of one shape; channel {number} has "
-                                     f"{spectrum.shape}, the first had {total.shape}")
+                                f"{spectrum.shape}, the first had {total.shape}")
         total = spectrum if total is None else total + spectrum
         number += 1
     if total is None:

@@ -49,13 +49,15 @@ def _check_parameters_source(source: str) -> list[str]:
             continue
         name = node.target.id
         if "#" not in lines[node.end_lineno - 1]:
-            problems.append(f"parameter {name!r} has no comment saying what it does (papermill --help-notebook shows it)")
+            problems.append(f"parameter {name!r} has no comment saying what it does "
+                            "(papermill --help-notebook shows it)")
         used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)} & set(declared)
         if used:
             problems.append(f"parameter {name!r} is derived from {', '.join(sorted(used))}: papermill would not "
                             "update it when those are overridden; compute it in a later cell")
         declared.append(name)
-    quick = next((n for n in tree.body if isinstance(n, ast.AnnAssign) and getattr(n.target, "id", "") == "QUICK"), None)
+    quick = next((n for n in tree.body if isinstance(n, ast.AnnAssign) and getattr(n.target, "id", "") == "QUICK"),
+                 None)
     if quick is None:
         problems.append("the parameters cell lacks `QUICK: bool = quick_default()  # ...`")
     elif ast.unparse(quick.annotation) != "bool" or "quick_default" not in ast.unparse(quick.value):

@@ -108,7 +108,8 @@ def write_index(runs: list[NotebookRun], quick: bool, build: Path | None = None)
     for run in runs:
         link = run.html or run.output
         status = "ok" if run.ok else f"failed: {html.escape(run.error)}"
-        rows.append(f"<tr><td><a href='{os.path.relpath(link, build)}'>{html.escape(notebook_title(run.source))}</a></td>"
+        title = html.escape(notebook_title(run.source))
+        rows.append(f"<tr><td><a href='{os.path.relpath(link, build)}'>{title}</a></td>"
                     f"<td>{run.source.name}</td><td class='{'ok' if run.ok else 'bad'}'>{status}</td>"
                     f"<td>{run.seconds:.0f} s</td></tr>")
     reports = sorted([*build.glob("reports/**/*.html"), *build.glob("benchmark/*.json"),

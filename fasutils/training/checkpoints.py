@@ -1,4 +1,10 @@
-"""TODO docstring (training)."""
+"""What a training run writes and reads back: resumable checkpoints (``last.pt`` / ``best.pt`` with the model,
+optimizer, scheduler, history and every RNG state, loadable with ``weights_only=True``) and the plain model +
+JSON side file for inference.
+
+Every file is written atomically (:mod:`fasutils.core.files`): an interrupted write leaves the previous one.
+Introduced in ``03_training.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -15,18 +21,19 @@ from torch.nn.parallel import DistributedDataParallel
 from fasutils.core.errors import TrainingError
 from fasutils.core.files import atomic_write, atomic_write_text
 from fasutils.data.input_convention import InputConvention
-from fasutils.models.architecture import MiniFASNet, MultiFTNet, minifasnet
+from fasutils.models.architecture import MiniFASNet, MultiFTNet
 from fasutils.models.weights import load_minifasnet
 from fasutils.training.config import RESUME_FREE_FIELDS, TrainConfig
 
 CHECKPOINT_FORMAT = 1  # bump when the checkpoint layout changes
 
 
-def _atomic_save(obj: object, path: Path) -> None:
+def atomic_save(obj: object, path: Path) -> None:
+    """``torch.save(obj)`` to ``path`` atomically."""
     atomic_write(path, lambda stream: torch.save(obj, stream))
 
 
-def _check_writable(folder: Path) -> None:
+def check_writable(folder: Path) -> None:
     """Create ``folder`` and prove a file can be written in it, or raise :class:`TrainingError`."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -35,10 +42,10 @@ def _check_writable(folder: Path) -> None:
         probe.unlink()
     except OSError as error:
         raise TrainingError(f"cannot write checkpoints to {folder}: {error.strerror or error}. Choose another "
-                              "out_dir, or make this one writable") from None
+                            "out_dir, or make this one writable") from None
 
 
-def _rng_state(torch_state: Tensor) -> dict:
+def rng_state(torch_state: Tensor) -> dict:
     """Python, NumPy and torch RNG states as plain values (loadable with ``weights_only=True``)."""
     version, words, gauss = random.getstate()
     name, keys, position, has_gauss, cached = np.random.get_state()
@@ -50,7 +57,8 @@ def _rng_state(torch_state: Tensor) -> dict:
     return state
 
 
-def _set_rng_state(state: dict) -> None:
+def set_rng_state(state: dict) -> None:
+    """Restore the Python, NumPy and torch (and CUDA) RNG states saved by :func:`rng_state`."""
     version, words, gauss = state["python"]
     random.setstate((version, tuple(words), gauss))
     name, keys, position, has_gauss, cached = state["numpy"]
@@ -60,7 +68,8 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _read_checkpoint(path: Path) -> dict:
+def read_checkpoint(path: Path) -> dict:
+    """The checkpoint dict in ``path``, or :class:`TrainingError` for an unreadable or foreign file."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated, corrupt or foreign files raise many different types
@@ -68,25 +77,21 @@ def _read_checkpoint(path: Path) -> dict:
         raise TrainingError(f"cannot read checkpoint {path} ({reason}); delete it or pass resume=False") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise TrainingError(f"{path} is not a fasutils.training checkpoint (format {CHECKPOINT_FORMAT}); "
-                              "delete it or pass resume=False")
+                            "delete it or pass resume=False")
     return checkpoint
 
 
 def load_checkpoint(path: str | Path) -> tuple[MultiFTNet, TrainConfig, list[dict]]:
     """The model (eval mode), config and history stored in a ``last.pt`` / ``best.pt`` checkpoint."""
-    checkpoint = _read_checkpoint(Path(path))
+    checkpoint = read_checkpoint(Path(path))
     config = TrainConfig.from_dict(checkpoint["config"])
-    model = _build_model(config)
+    model = config.build_model()
     model.load_state_dict(checkpoint["model"])
     return model.eval(), config, checkpoint["history"]
 
 
-def _build_model(config: TrainConfig) -> MultiFTNet:
-    size = (config.input_size, config.input_size)
-    return minifasnet(config.variant, size, config.num_classes, with_fourier=config.with_fourier)
-
-
-def _config_differences(saved: dict, current: dict) -> list[str]:
+def config_differences(saved: dict, current: dict) -> list[str]:
+    """``"key old -> new"`` for every config field that differs, except :data:`RESUME_FREE_FIELDS`."""
     keys = sorted((set(saved) | set(current)) - set(RESUME_FREE_FIELDS))
     return [f"{key} {saved.get(key)!r} -> {current.get(key)!r}" for key in keys if saved.get(key) != current.get(key)]
 
@@ -103,8 +108,8 @@ def save_for_inference(model: nn.Module, config: TrainConfig, path: str | Path, 
     net = model.module if isinstance(model, DistributedDataParallel) else model
     state = {key: value.detach().cpu().clone() for key, value in net.state_dict().items()
              if with_fourier or not key.startswith("FTGenerator.")}
-    _check_writable(path.parent)
-    _atomic_save(state, path)
+    check_writable(path.parent)
+    atomic_save(state, path)
     about = {"weights": path.name, "config": config.to_dict(), "input": "RGB / 255, (3, H, W) float32",
              "crop": config.crop, "classes": list(config.input_convention().classes)}
     atomic_write_text(path.with_suffix(".json"), json.dumps(about, indent=2) + "\n")
@@ -118,8 +123,8 @@ def load_for_inference(path: str | Path) -> tuple[MiniFASNet, InputConvention]:
         config = TrainConfig.from_dict(json.loads(path.with_suffix(".json").read_text())["config"])
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise TrainingError(f"{path.with_suffix('.json')}: cannot read the model's configuration "
-                              f"({type(error).__name__}: {error}); it is written beside the weights by "
-                              "save_for_inference") from None
+                            f"({type(error).__name__}: {error}); it is written beside the weights by "
+                            "save_for_inference") from None
     loaded = load_minifasnet(path, num_classes=config.num_classes, variant=config.variant,
                              input_size=(config.input_size, config.input_size))
     return loaded.model.model, config.input_convention()

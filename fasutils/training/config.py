@@ -1,14 +1,28 @@
-"""TODO docstring (training)."""
+"""The training configuration: :class:`TrainConfig`, every choice of a run in one validated frozen dataclass.
+
+Its defaults are minivision's published recipe (minivision-ai/Silent-Face-Anti-Spoofing, ``src/default_config.py``
+and ``src/train_main.py``), which hairymax/Face-AntiSpoofing (``src/config.py``) and
+johnraivenolazo/face-antispoof-onnx (``src/minifasv2/config.py``) keep but for 50 epochs and a fourth milestone:
+MultiFTNet V2SE, loss ``0.5 * CrossEntropy + 0.5 * MSE(Fourier map, Fourier target)``, SGD lr 0.1 momentum 0.9
+weight decay 5e-4, MultiStepLR γ 0.1 at epochs 10, 15, 22 of 25 (here: at the same fractions of ``epochs``).
+One published inconsistency is a choice here: the trainers compute the Fourier target on the *un-augmented*
+image (``generate_FT`` in minivision's ``src/data_io/dataset_folder.py``), so it disagrees with the flipped,
+rotated input the network sees; ``ft_target_from="augmented"`` (the default) computes it on the same image,
+``"original"`` reproduces the published behaviour. The suite feeds its own models RGB / 255; labels are
+0 live / 1 spoof (or the index in :data:`~fasutils.data.records.ATTACK_TYPES` with ``num_classes=6``).
+
+Introduced in ``03_training.ipynb``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from fasutils.core.errors import TrainingError
+from fasutils.core.errors import TrainingError, positive_int
 from fasutils.data.crops import CONVENTIONS, CropConvention
 from fasutils.data.input_convention import InputConvention
 from fasutils.data.records import ATTACK_TYPES
-from fasutils.models.architecture import VARIANTS
+from fasutils.models.architecture import VARIANTS, MultiFTNet, minifasnet
 from fasutils.spectral.fourier import fourier_target_size
 
 RESUME_FREE_FIELDS = ("num_workers",)  # may differ on resume: they do not change the result
@@ -46,29 +60,27 @@ class TrainConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise TrainingError(f"{name} must be one of {', '.join(map(str, allowed))}, "
-                                       f"not {getattr(self, name)!r}")
+                                    f"not {getattr(self, name)!r}")
         for name in ("input_size", "epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise TrainingError(f"{name} must be a positive int, not {value!r}")
+            positive_int(getattr(self, name), name, TrainingError)
         if self.batch_size < 2:
             raise TrainingError("batch_size must be at least 2: BatchNorm cannot train on single images")
         if not (self.lr > 0 and self.weight_decay >= 0 and 0 <= self.momentum < 1 and 0 < self.gamma <= 1):
             raise TrainingError(f"need lr > 0, weight_decay >= 0, 0 <= momentum < 1 and 0 < gamma <= 1; got lr "
-                                   f"{self.lr}, weight_decay {self.weight_decay}, momentum {self.momentum}, "
-                                   f"gamma {self.gamma}")
+                                f"{self.lr}, weight_decay {self.weight_decay}, momentum {self.momentum}, "
+                                f"gamma {self.gamma}")
         if not all(0 < f < 1 for f in self.milestones):
             raise TrainingError(f"milestones are fractions of the run, each in (0, 1), not {self.milestones!r}")
         if self.cls_weight < 0 or self.ft_weight < 0 or self.cls_weight + self.ft_weight == 0:
             raise TrainingError(f"cls_weight and ft_weight must be >= 0 and not both 0, not "
-                                   f"{self.cls_weight}, {self.ft_weight}")
+                                f"{self.cls_weight}, {self.ft_weight}")
         if self.num_workers < 0:
             raise TrainingError(f"num_workers must be >= 0, not {self.num_workers}")
         fourier_map, target = -(-self.input_size // 8), fourier_target_size((self.input_size, self.input_size))[0]
         if self.with_fourier and fourier_map != target:
             raise TrainingError(f"input_size {self.input_size} cannot train the Fourier branch: it predicts a "
-                                   f"{fourier_map}x{fourier_map} map but the target is {target}x{target}; use a "
-                                   "side whose remainder mod 16 is 0 or 9-15 (80, 128 ...), or ft_weight=0")
+                                f"{fourier_map}x{fourier_map} map but the target is {target}x{target}; use a "
+                                "side whose remainder mod 16 is 0 or 9-15 (80, 128 ...), or ft_weight=0")
 
     @property
     def with_fourier(self) -> bool:
@@ -95,6 +107,11 @@ class TrainConfig:
         classes = ("live", "spoof") if self.num_classes == 2 else tuple(ATTACK_TYPES)
         return InputConvention(f"fasutils MiniFASNet{self.variant} {self.crop} {self.input_size}x{self.input_size}",
                                self.crop_convention(), "rgb", 1 / 255, classes, 0)
+
+    def build_model(self) -> MultiFTNet:
+        """A freshly initialised model of this configuration (with the Fourier branch when ``ft_weight > 0``)."""
+        size = (self.input_size, self.input_size)
+        return minifasnet(self.variant, size, self.num_classes, with_fourier=self.with_fourier)
 
     def to_dict(self) -> dict:
         """Plain values only (tuples become lists), as stored in checkpoints and metrics files."""

@@ -1,4 +1,7 @@
-"""TODO docstring (plots)."""
+"""Training curves: losses, accuracies and validation AUC per epoch of a training history, in one figure.
+
+Introduced in ``03_training.ipynb``.
+"""
 
 from __future__ import annotations
 

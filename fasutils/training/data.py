@@ -1,4 +1,10 @@
-"""TODO docstring (training)."""
+"""What a training run feeds the network: :class:`SpoofTrainingDataset` (face crops, augmented with the published
+transforms of :mod:`fasutils.data.augment`, with their label and Fourier target), a class-balanced sampler that
+shards like ``DistributedSampler``, and the inverse-frequency class weights of the weighted loss.
+
+Augmentations and sample order derive from (seed, epoch, index), so a resumed or data-parallel run sees the
+same items without a stored generator. Introduced in ``03_training.ipynb``.
+"""
 
 from __future__ import annotations
 
@@ -32,8 +38,8 @@ class SpoofTrainingDataset(Dataset):
         convention = convention or config.crop_convention()
         if tuple(convention.size) != (config.input_size, config.input_size):
             raise TrainingError(f"crop convention {convention.name!r} cuts {convention.size[0]}x{convention.size[1]} "
-                                 f"crops, but the model takes {config.input_size}x{config.input_size}; pass "
-                                 "dataclasses.replace(convention, size=...) or change input_size")
+                                f"crops, but the model takes {config.input_size}x{config.input_size}; pass "
+                                "dataclasses.replace(convention, size=...) or change input_size")
         target = "is_spoof" if config.num_classes == 2 else "attack_type"
         self.crops = FaceCropDataset(records, convention, target=target)
         self.config = config
@@ -45,7 +51,7 @@ class SpoofTrainingDataset(Dataset):
             spoof = sum(record.is_spoof for record in records)
             if len(records) - spoof == 0 or spoof == 0:
                 raise TrainingError(f"the training split has {len(records) - spoof} live and {spoof} spoof images; a "
-                                     "classifier needs both: check the split names and labels of the records")
+                                    "classifier needs both: check the split names and labels of the records")
 
     def set_epoch(self, epoch: int) -> None:
         """Use epoch ``epoch``'s augmentation draws."""
@@ -85,7 +91,7 @@ class BalancedDistributedSampler(DistributedSampler):
         return iter(drawn[self.rank:self.total_size:self.num_replicas])
 
 
-def _class_weights(labels: Sequence[int], num_classes: int) -> Tensor:
+def class_weights(labels: Sequence[int], num_classes: int) -> Tensor:
     """Inverse-frequency weights ``n / (classes present x count)``; absent classes weigh 0."""
     counts = Counter(labels)
     present = len(counts)

@@ -1,20 +1,16 @@
-"""Train MiniFASNet with its Fourier branch: resumable, deterministic, interruptible, and the same under ``torchrun``.
+"""The training loop: :func:`train` MiniFASNet with its Fourier branch, resumable, deterministic, interruptible,
+and the same under ``torchrun``; :func:`predict_spoof` scores records with a trained model.
 
-The published recipe (``../shared/notes/field-facts.md`` §2 and §4): MultiFTNet V2SE, loss
-``0.5 * CrossEntropy + 0.5 * MSE(Fourier map, Fourier target)``, SGD lr 0.1 momentum 0.9 weight decay 5e-4,
-MultiStepLR γ 0.1 at epochs 10, 15, 22 of 25 (here: at the same fractions of ``epochs``), random resized crop,
-colour jitter, rotation and flip (:mod:`fasutils.data.augment`). One published inconsistency is a choice here:
-the trainers compute the Fourier target on the *un-augmented* image, so it disagrees with the flipped, rotated
-input the network sees; ``ft_target_from="augmented"`` (the default) computes it on the same image,
-``"original"`` reproduces the published behaviour. The suite feeds its own models RGB / 255; labels are
-0 live / 1 spoof (or the index in :data:`~fasutils.data.records.ATTACK_TYPES` with ``num_classes=6``).
+The loss is ``cls_weight * CrossEntropy + ft_weight * MSE(Fourier map, Fourier target)`` with the optimizer and
+schedule of :class:`~fasutils.training.config.TrainConfig` (the published recipe by default).
 
 Nothing is lost: every epoch writes ``last.pt`` (and ``best.pt`` when validation AUC improves) atomically, with
 the model, optimizer, scheduler, history and every RNG state; ``train(..., resume=True)`` continues exactly
-where it stopped, bit for bit, even from the middle of an epoch after Ctrl-C. Augmentations and sample order are
-derived from (seed, epoch, index), so they need no stored generator. A non-finite loss stops with
-:class:`TrainingError` before it reaches the weights. Under ``torchrun`` the same :func:`train` runs
-DistributedDataParallel (gloo on CPU, nccl on CUDA); rank 0 alone writes files.
+where it stopped, bit for bit, even from the middle of an epoch after Ctrl-C (which raises
+:class:`TrainingInterrupted`). Augmentations and sample order are derived from (seed, epoch, index), so they need
+no stored generator. A non-finite loss stops with :class:`TrainingError` before it reaches the weights. Under
+``torchrun`` the same :func:`train` runs DistributedDataParallel (gloo on CPU, nccl on CUDA); rank 0 alone writes
+files.
 
 Introduced in ``03_training.ipynb``.
 """
@@ -49,27 +45,16 @@ from fasutils.data.records import Record
 from fasutils.models.architecture import MultiFTNet
 from fasutils.training.checkpoints import (
     CHECKPOINT_FORMAT,
-    _atomic_save,
-    _build_model,
-    _check_writable,
-    _config_differences,
-    _read_checkpoint,
-    _rng_state,
-    _set_rng_state,
+    atomic_save,
+    check_writable,
+    config_differences,
+    read_checkpoint,
+    rng_state,
+    set_rng_state,
 )
 from fasutils.training.config import TrainConfig
-from fasutils.training.data import (
-    BalancedDistributedSampler,
-    SpoofTrainingDataset,
-    _class_weights,
-)
-from fasutils.training.distributed import (
-    _any_rank,
-    _average_buffers,
-    _Dist,
-    _setup_distributed,
-    _sum_over_ranks,
-)
+from fasutils.training.data import BalancedDistributedSampler, SpoofTrainingDataset, class_weights
+from fasutils.training.distributed import DistContext, any_rank, average_buffers, setup_distributed, sum_over_ranks
 
 LAST, BEST, METRICS_CSV, METRICS_JSON = "last.pt", "best.pt", "metrics.csv", "metrics.json"
 HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_cls_loss", "train_ft_loss", "train_acc", "val_loss",
@@ -175,17 +160,17 @@ class _Run:
     """The state of one training run: model, optimizer, data and where it stands; rank 0 writes the files."""
 
     def __init__(self, config: TrainConfig, train_records: Sequence[Record], val_records: Sequence[Record],
-                 out_dir: Path, where: _Dist) -> None:
+                 out_dir: Path, where: DistContext) -> None:
         self.config, self.out_dir, self.where = config, out_dir, where
         self.train_set = SpoofTrainingDataset(train_records, config, train=True)
         self.val_set = SpoofTrainingDataset(val_records, config, train=False)
         seed_everything(config.seed)
-        self.model = _build_model(config).to(where.device)
+        self.model = config.build_model().to(where.device)
         torch.manual_seed(config.seed + where.rank)  # each process its own dropout stream
         self.net: nn.Module = self.model
         self.optimizer = _optimizer(config, self.model)
         self.scheduler = _scheduler(config, self.optimizer)
-        weights = _class_weights(self.train_set.labels, config.num_classes) if config.balance == "weights" else None
+        weights = class_weights(self.train_set.labels, config.num_classes) if config.balance == "weights" else None
         self.cls_loss = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(where.device))
         if config.balance == "sampler":
             self.sampler = BalancedDistributedSampler(self.train_set, self.train_set.labels, where.world, where.rank,
@@ -194,7 +179,7 @@ class _Run:
             self.sampler = DistributedSampler(self.train_set, where.world, where.rank, seed=config.seed)
         if len(self.sampler) < 2:
             raise TrainingError(f"{len(self.train_set)} training images give {len(self.sampler)} per process; "
-                                 "BatchNorm needs batches of at least 2: add images")
+                                "BatchNorm needs batches of at least 2: add images")
         self.val_loader = DataLoader(self.val_set, config.batch_size, num_workers=config.num_workers)
         self.history: list[dict] = []
         self.epoch, self.step, self.best_score, self.best_epoch = 0, 0, -math.inf, None
@@ -202,11 +187,11 @@ class _Run:
 
     def resume(self, path: Path) -> None:
         """Restore everything from ``path``, refusing a checkpoint of another configuration."""
-        checkpoint = _read_checkpoint(path)
-        differences = _config_differences(checkpoint["config"], self.config.to_dict())
+        checkpoint = read_checkpoint(path)
+        differences = config_differences(checkpoint["config"], self.config.to_dict())
         if differences:
             raise TrainingError(f"{path} was written by another configuration ({'; '.join(differences)}); "
-                                  "train in a new out_dir, or pass resume=False to start over here")
+                                "train in a new out_dir, or pass resume=False to start over here")
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.scheduler.load_state_dict(checkpoint["scheduler"])
@@ -215,30 +200,30 @@ class _Run:
         if self.where.main:  # the saved sums are the total over processes: count them once
             self.partial = dict(checkpoint["partial"])
         states = checkpoint["rng"]
-        _set_rng_state(states[self.where.rank % len(states)])
+        set_rng_state(states[self.where.rank % len(states)])
 
     def checkpoint(self, torch_rng: Tensor) -> dict:
         """Everything needed to continue (a collective call under DDP: every process must make it)."""
         partial = self._summed(self.partial)
         states = [None] * self.where.world
         if self.where.world > 1:
-            dist.all_gather_object(states, _rng_state(torch_rng))
+            dist.all_gather_object(states, rng_state(torch_rng))
         else:
-            states = [_rng_state(torch_rng)]
+            states = [rng_state(torch_rng)]
         return {"format": CHECKPOINT_FORMAT, "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "epoch": self.epoch, "step": self.step, "partial": partial, "config": self.config.to_dict(),
                 "history": self.history, "best_score": self.best_score, "best_epoch": self.best_epoch, "rng": states}
 
     def _summed(self, sums: dict) -> dict:
-        total = _sum_over_ranks(torch.tensor([sums[key] for key in SUMS], dtype=torch.float64), self.where.world)
-        return dict(zip(SUMS, total.tolist()))
+        total = sum_over_ranks(torch.tensor([sums[key] for key in SUMS], dtype=torch.float64), self.where.world)
+        return dict(zip(SUMS, total.tolist(), strict=True))
 
     def save(self, checkpoint: dict, best: bool) -> None:
         if self.where.main:
-            _atomic_save(checkpoint, self.out_dir / LAST)
+            atomic_save(checkpoint, self.out_dir / LAST)
             if best:
-                _atomic_save(checkpoint, self.out_dir / BEST)
+                atomic_save(checkpoint, self.out_dir / BEST)
             _write_metrics(self.history, self.config, self.best_epoch, self.out_dir)
 
     def run_epoch(self, progress: bool, stop: _StopOnSigint, on_step: Callable[[StepInfo], None] | None) -> bool:
@@ -259,7 +244,7 @@ class _Run:
                    unit="batch", disable=not (progress and self.where.main))
         with bar:
             for images, labels, targets in bar:
-                if _any_rank(stop.requested, world):  # before the forward pass, which moves BatchNorm statistics
+                if any_rank(stop.requested, world):  # before the forward pass, which moves BatchNorm statistics
                     self.save(self.checkpoint(torch.get_rng_state()), best=False)
                     return False
                 images, labels, targets = images.to(device), labels.to(device), targets.to(device)
@@ -268,7 +253,7 @@ class _Run:
                 cls_loss = self.cls_loss(logits, labels)
                 ft_loss = nn.functional.mse_loss(fourier, targets) if fourier is not None else cls_loss.new_zeros(())
                 loss = config.cls_weight * cls_loss + config.ft_weight * ft_loss
-                if _any_rank(not torch.isfinite(loss).item(), world):  # before backward: keep the weights clean
+                if any_rank(not torch.isfinite(loss).item(), world):  # before backward: keep the weights clean
                     raise TrainingError(
                         f"the loss became {loss.item()} at epoch {self.epoch + 1}, step {self.step + 1}; training "
                         f"stopped before it reached the weights, and {self.out_dir / LAST} keeps the last finished "
@@ -285,7 +270,7 @@ class _Run:
                 if on_step is not None:
                     on_step(StepInfo(self.epoch, self.step, loss.item(), self.model))
                 self.step += 1
-        _average_buffers(self.model, world)
+        average_buffers(self.model, world)
         sums = self._summed(self.partial)
         record = {"epoch": self.epoch + 1, "lr": lr, "train_loss": sums["loss"] / sums["count"],
                   "train_cls_loss": sums["cls"] / sums["count"], "train_ft_loss": sums["ft"] / sums["count"],
@@ -324,8 +309,8 @@ def train(config: TrainConfig, train_records: Sequence[Record], val_records: Seq
     process calls this; rank 0 writes the files and every process returns the same model.
     """
     out_dir = Path(out_dir)
-    _check_writable(out_dir)
-    where = _setup_distributed()
+    check_writable(out_dir)
+    where = setup_distributed()
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     try:
@@ -352,7 +337,7 @@ def train(config: TrainConfig, train_records: Sequence[Record], val_records: Seq
 
 def predict_spoof(model: nn.Module, records: Sequence[Record], config: TrainConfig,
                   batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """P(spoof) = 1 - P(live) of ``model`` on ``records`` (crops as ``config`` cuts them), and their labels (1 = spoof)."""
+    """P(spoof) = 1 - P(live) of ``model`` on ``records`` (crops as ``config`` cuts them) and their labels (1 spoof)."""
     loader = DataLoader(SpoofTrainingDataset(records, config, train=False), batch_size=batch_size)
     model.eval()
     scores, labels = [], []
