@@ -24,7 +24,9 @@ $(STAMP): pyproject.toml
 		{ echo "error: a CUDA build of torch was installed; the pin torch==2.13.0 must take the local CPU wheel"; exit 1; }
 	touch $(STAMP)
 
+# The reference files: downloads only what is missing (sha256-verified); no request at all when all are present.
 setup: $(STAMP)
+	$(FAS) assets fetch < /dev/null
 
 run: setup
 	$(FAS) run-notebooks $(if $(filter 1 true yes,$(QUICK)),--quick) --html --index --out build/notebooks < /dev/null

@@ -25,6 +25,11 @@ def _assets(args: argparse.Namespace) -> int:
     from fasutils.core import assets
     from fasutils.core.paths import reference_dir
 
+    if args.assets_command == "fetch":
+        fetched = assets.fetch(args.names, args.dest)
+        print(f"{len(fetched.downloaded)} files downloaded, {len(fetched.present)} already present and verified, "
+              f"in {fetched.folder}")
+        return 0
     print(f"reference directory: {reference_dir()}")
     if not args.verify:
         for asset in assets.registry().values():
@@ -144,10 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("env", help="describe this machine and the library versions").set_defaults(func=_env)
 
-    assets = commands.add_parser("assets", help="list the registered reference files, or verify them")
+    assets = commands.add_parser("assets", help="list the registered reference files, verify them, or fetch them")
     assets.add_argument("--verify", action="store_true", help="check every file's sha256")
     assets.add_argument("--prefix", default="", help="only names starting with this, e.g. widerface/")
     assets.set_defaults(func=_assets)
+    fetch = assets.add_subparsers(dest="assets_command").add_parser(
+        "fetch", help="download the registered files that are missing (sha256-verified, from each source at its "
+        "pinned commit; base URL from $FAS_ASSET_BASE_URL), with each source's licence file")
+    fetch.add_argument("names", nargs="*", metavar="NAME", help="only these (default: every registered file)")
+    fetch.add_argument("--dest", help="the folder to fill (default: the reference directory)")
 
     check = commands.add_parser("check-notebooks", help="check notebooks against notebooks/README.md")
     check.add_argument("notebooks", nargs="*", help="default: notebooks/NN_*.ipynb")

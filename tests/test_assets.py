@@ -7,9 +7,11 @@ import pytest
 
 from fasutils.core import assets, paths
 
+FAKE_SOURCE = assets.Source("proj", "proj", "https://github.com/someone/proj", "0" * 40, "CC0", "")
+
 
 def _fake_asset(name: str, content: bytes) -> assets.Asset:
-    return assets.Asset(name=name, folder="proj", path=f"files/{name.split('/')[-1]}",
+    return assets.Asset(name=name, source=FAKE_SOURCE, path=f"files/{name.split('/')[-1]}",
                         sha256=hashlib.sha256(content).hexdigest(), bytes=len(content), what="a test file",
                         licence="CC0", origin="https://example.org/proj")
 

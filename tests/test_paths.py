@@ -17,8 +17,13 @@ def test_project_root_is_the_checkout(tmp_path, monkeypatch):
     assert (paths.project_root() / "fasutils" / "core" / "paths.py").is_file()
 
 
-def test_reference_dir_defaults_beside_the_checkout():
-    assert paths.reference_dir() == (paths.project_root() / ".." / "shared" / "reference").resolve()
+def test_reference_dir_is_beside_the_checkout_when_it_exists_else_in_the_cache(monkeypatch, tmp_path):
+    checkout = tmp_path / "project"
+    checkout.mkdir()
+    monkeypatch.setenv(paths.ENV_PROJECT_DIR, str(checkout))
+    assert paths.reference_dir() == checkout / "data" / "cache" / "reference"
+    (tmp_path / "shared" / "reference").mkdir(parents=True)
+    assert paths.reference_dir() == tmp_path / "shared" / "reference"
 
 
 def test_relative_settings_are_taken_from_the_project_root(monkeypatch, tmp_path):

@@ -40,8 +40,12 @@ def _from_env(variable: str, default: Path) -> Path:
 
 
 def reference_dir() -> Path:
-    """The public reference files: ``$FAS_REFERENCE_DIR``, default ``../shared/reference`` beside the checkout."""
-    return _from_env(ENV_REFERENCE_DIR, DEFAULT_REFERENCE_DIR)
+    """The public reference files: ``$FAS_REFERENCE_DIR`` if set; else ``../shared/reference`` beside the checkout
+    when it exists; else ``reference/`` in the cache, where ``python -m fasutils assets fetch`` puts them."""
+    if os.environ.get(ENV_REFERENCE_DIR):
+        return _from_env(ENV_REFERENCE_DIR, DEFAULT_REFERENCE_DIR)
+    beside = (project_root() / DEFAULT_REFERENCE_DIR).resolve()
+    return beside if beside.is_dir() else cache_dir() / "reference"
 
 
 def require_reference_dir() -> Path:
@@ -50,9 +54,9 @@ def require_reference_dir() -> Path:
     if not folder.is_dir():
         raise AssetMissing(
             f"reference directory not found: {folder}. "
-            f"Set {ENV_REFERENCE_DIR} to the folder holding the public reference files "
-            f"(default: {DEFAULT_REFERENCE_DIR} beside the checkout); "
-            "`python -m fasutils assets` lists what it must contain and where each file comes from."
+            "`python -m fasutils assets fetch` downloads the public reference files into it (verified by sha256), "
+            f"or set {ENV_REFERENCE_DIR} to a folder that holds them (default: {DEFAULT_REFERENCE_DIR} beside the "
+            "checkout, else data/cache/reference); `python -m fasutils assets` lists each file and its source."
         )
     return folder
 
