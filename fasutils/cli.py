@@ -136,6 +136,12 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _web(args: argparse.Namespace) -> int:
+    from fasutils.tooling.web import main_web
+
+    return main_web(args.port, args.out, serve_page=not args.no_serve)
+
+
 def _add_model_option(command: argparse.ArgumentParser, repeat: str) -> None:
     command.add_argument("--model", action="append", metavar="NAME_OR_PATH", help="'suite' (default), a published "
                          "model's name, 'minivision fused', a .pt from save_for_inference or an exported .onnx; "
@@ -220,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     bench.add_argument("--out", help="folder for the results and our exported models (default: build/benchmark)")
     bench.set_defaults(func=_bench)
+
+    web = commands.add_parser("web", help="build the browser demo (YOLOv7-lite + our liveness model in "
+                              "onnxruntime-web) into build/web and serve it on 127.0.0.1 until Ctrl+C")
+    web.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free port)")
+    web.add_argument("--out", help="folder to build into and serve (default: build/web)")
+    web.add_argument("--no-serve", action="store_true", help="only build, then exit")
+    web.set_defaults(func=_web)
     return parser
 
 
