@@ -8,5 +8,5 @@ from fasutils.core.lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "notebook_rules": "check_notebook require_conventions",
     "notebook_runner": "execute_notebooks suite_notebooks write_index",
-    "web": "build_web serve",
+    "web": "build_web screenshot_path serve",
 })
