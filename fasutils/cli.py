@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from fasutils.core.errors import FasError
-from fasutils.data.formats import FORMATS
+from fasutils.data.formats import FORMATS, PROTOCOLS
+from fasutils.data.videos import DEFAULT_EVERY
 from fasutils.detection.detectors import DETECTORS  # the choice lists, from the modules that define them
-from fasutils.evaluation.rates import RULES
+from fasutils.evaluation.rates import AGGREGATIONS, LEVELS, RULES
 
 
 def _env(args: argparse.Namespace) -> int:
@@ -105,8 +106,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     from fasutils.evaluation.runner import EvaluationSettings, run_evaluation
 
     settings = EvaluationSettings(Path(args.data), args.format, tuple(args.model or ["suite"]), args.threshold,
-                                  args.rule, args.target, args.bootstrap, args.seed, args.name)
+                                  args.rule, args.target, args.bootstrap, args.seed, args.name, args.detector,
+                                  args.every, args.level, args.aggregate, args.protocol)
     print(run_evaluation(settings, args.out).summary())
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from fasutils.evaluation.from_scores import ReportSettings, run_report
+
+    settings = ReportSettings(Path(args.scores), Path(args.dev) if args.dev else None, args.threshold, args.rule,
+                              args.target, args.bootstrap, args.seed, args.name, args.level, args.aggregate,
+                              Path(args.protocols) if args.protocols else None)
+    print(run_report(settings, args.out).summary())
     return 0
 
 
@@ -140,6 +152,23 @@ def _web(args: argparse.Namespace) -> int:
     from fasutils.tooling.web import main_web
 
     return main_web(args.port, args.out, serve_page=not args.no_serve)
+
+
+def _add_metric_options(command: argparse.ArgumentParser) -> None:
+    """How scores become a report: the options ``evaluate`` and ``report`` share."""
+    command.add_argument("--threshold", type=float, metavar="T", help="fixed threshold on P(live) (default: --rule)")
+    command.add_argument("--rule", choices=RULES, default=RULES[0], help="threshold rule, applied on the development "
+                         "split (val/dev) when the data has one, else on the evaluated data itself (the report says "
+                         "so)")
+    command.add_argument("--target", type=float, default=0.05, help="the rule's target APCER or FPR (default 0.05)")
+    command.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="resamples for confidence "
+                         "intervals (0: none)")
+    command.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    command.add_argument("--name", help="the dataset's name in the report (default: the reader's)")
+    command.add_argument("--level", choices=LEVELS, default=LEVELS[0], help="evaluate per video or per frame "
+                         "(default auto: per video when the data has videos)")
+    command.add_argument("--aggregate", choices=AGGREGATIONS, default=AGGREGATIONS[0], help="a video's score from "
+                         "its frames' P(live) (default mean)")
 
 
 def _add_model_option(command: argparse.ArgumentParser, repeat: str) -> None:
@@ -198,21 +227,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="PAD metrics (ISO/IEC 30107-3) of models on labelled data, side "
                                    "by side, as a self-contained HTML report and a JSON of every number")
-    evaluate.add_argument("--data", required=True, help="a class-folder tree, a manifest .csv, or the CelebA-Spoof "
-                          "folder holding Data/ and metas/")
+    evaluate.add_argument("--data", required=True, help="a class-folder tree or a manifest .csv (images or videos), "
+                          "the CelebA-Spoof folder holding Data/ and metas/, or the OULU-NPU folder holding Protocols/")
     evaluate.add_argument("--format", required=True, choices=FORMATS, help="data layout")
+    evaluate.add_argument("--protocol", choices=sorted({p for choices in PROTOCOLS.values() for p in choices}),
+                          help="OULU-NPU protocol (default all: every protocol's videos, and the per-protocol table)")
     _add_model_option(evaluate, "repeat to compare models")
-    evaluate.add_argument("--out", required=True, help="folder for evaluation_report.html and .json")
-    evaluate.add_argument("--threshold", type=float, metavar="T", help="fixed threshold on P(live) (default: --rule)")
-    evaluate.add_argument("--rule", choices=RULES, default=RULES[0], help="threshold rule, applied "
-                          "on the development split (val/dev) when the data has one, else on the evaluated data "
-                          "itself (the report says so)")
-    evaluate.add_argument("--target", type=float, default=0.05, help="the rule's target APCER or FPR (default 0.05)")
-    evaluate.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="resamples for confidence "
-                          "intervals (0: none)")
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
-    evaluate.add_argument("--name", help="the dataset's name in the report (default: the reader's)")
+    evaluate.add_argument("--out", required=True, help="folder for evaluation_report.html and .json, and scores.csv")
+    evaluate.add_argument("--detector", choices=DETECTORS, default=DETECTORS[0], help="face detector for the "
+                          "records without a face box (default: predict's)")
+    evaluate.add_argument("--every", type=int, default=DEFAULT_EVERY, metavar="N", help="score every N-th video "
+                          f"frame (default {DEFAULT_EVERY})")
+    _add_metric_options(evaluate)
     evaluate.set_defaults(func=_evaluate)
+
+    report = commands.add_parser("report", help="the same HTML + JSON report from score files alone (scores.csv as "
+                                 "evaluate writes it, or any tool's with its columns)")
+    report.add_argument("--scores", required=True, help="score file: one row per sample and model (path, label, "
+                        "score; model, attack_type, split, frame, non_response, ...)")
+    report.add_argument("--dev", help="development scores to choose the thresholds on (default: the --scores rows of "
+                        "a val/dev split)")
+    report.add_argument("--protocols", metavar="FOLDER", help="the OULU-NPU folder holding Protocols/: add the "
+                        "per-protocol ACER table")
+    report.add_argument("--out", required=True, help="folder for evaluation_report.html and .json")
+    _add_metric_options(report)
+    report.set_defaults(func=_report)
 
     bench = commands.add_parser("bench", help="latency, throughput, memory and size of our models and the references, "
                                 "interleaved in one process (results in build/benchmark)")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 from skimage import data as photos
 
@@ -19,8 +20,9 @@ from fasutils.data.input_convention import MINIVISION_V2
 from fasutils.data.readers import write_manifest
 from fasutils.data.records import Record
 from fasutils.evaluation import runner as evaluation
+from fasutils.evaluation.from_scores import headline
 from fasutils.evaluation.report import read_report
-from fasutils.evaluation.runner import EvaluationSettings, headline, read_dataset
+from fasutils.evaluation.runner import EvaluationSettings, read_dataset
 from fasutils.export.classifiers import Classifier
 
 FACE = (178, 63, 90, 113)  # the astronaut's face in skimage's photo (x, y, w, h), as YuNet finds it
@@ -140,7 +142,7 @@ def test_the_recorded_command_reproduces_the_settings(celeba_run):
     assert settings.command(out) == command
 
 
-def test_folder_tree_gets_detected_boxes_and_reports_faceless_images(tmp_path, reference_dir):
+def test_folder_tree_gets_detected_boxes_and_counts_faceless_images_as_non_responses(tmp_path, reference_dir):
     for index in range(4):
         _write(tmp_path / "data" / "live" / f"{index}.jpg", _photo(index, spoof=False))
         _write(tmp_path / "data" / "print" / f"{index}.png", _photo(10 + index, spoof=True))
@@ -153,8 +155,18 @@ def test_folder_tree_gets_detected_boxes_and_reports_faceless_images(tmp_path, r
     model = document["models"][0]
     assert model["counts"] == {"live": 4, "print": 4} and model["bootstrap"] is None
     assert (model["threshold"]["rule"], model["threshold"]["value"]) == ("fixed", 0.5)
-    assert document["provenance"]["skipped"] == {"not an image file": 1, "no face found": 1}
-    assert "face boxes: 8 found by YuNet" in document["provenance"]["reader"]
+    assert document["provenance"]["skipped"] == {"not an image file": 1, "non-response: no face found": 1}
+    assert "face boxes: 8 found by yolov7-lite" in document["provenance"]["reader"]  # predict's detector
+    assert document["provenance"]["detector"] == "yolov7-lite"
+    silent = model["non_response"]
+    assert (silent["bpnrr"], silent["apnrr"], silent["reasons"]) == (0.0, {"print": 0.0, "replay": 1.0},
+                                                                     {"no face found": 1})
+    counted = silent["counted_as_rejections"]  # the faceless replay stopped: APCER's denominator grows
+    assert {row["attack_type"]: row["count"] for row in counted["per_type"]} == {"live": 4, "print": 4, "replay": 1}
+    assert counted["apcer"]["replay"] == 0.0 and counted["bpcer"] == model["at_threshold"]["bpcer"]
+    scores = pd.read_csv(out / "scores.csv", keep_default_na=False)
+    assert len(scores) == 9 and set(scores["detector"]) == {"yolov7-lite"}
+    assert scores.loc[scores["non_response"] != "", "path"].tolist() == [str(tmp_path / "data" / "replay" / "cup.jpg")]
 
 
 @pytest.fixture
@@ -189,6 +201,7 @@ def test_scores_with_nan_stop_naming_the_model(manifest, tmp_path, monkeypatch, 
                  "--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err.splitlines()[-1]
     assert error.startswith("error: broken on the manifest (test split): scores contain 8 NaN"), error
+    assert not (tmp_path / "out" / "evaluation_report.json").exists()
 
 
 def _only_live(root: Path) -> Path:
@@ -209,7 +222,10 @@ def test_bad_input_stops_with_one_clear_message(tmp_path, capsys, make, extra, m
     assert main(argv) == 2
     error = capsys.readouterr().err.splitlines()[-1]  # after any progress bar
     assert error.startswith("error: ") and message in error, error
-    assert not (tmp_path / "out").exists()
+    if "threshold" in message:  # scored already: the scores are kept for 'report --scores' with other settings
+        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scores.csv"] and "report --scores" in error
+    else:
+        assert not (tmp_path / "out").exists()
 
 
 def test_celeba_reader_reads_only_the_test_split(tmp_path):

@@ -1,6 +1,7 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of one, even after a crash.
 
-Every file the suite writes for later use (checkpoints, models, reports, records) goes through here.
+Every file the suite writes for later use (checkpoints, models, reports, records) goes through here;
+:func:`output_folder` refuses a results folder whose name is taken by a file, before any work is done.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+from fasutils.core.errors import FasError
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
@@ -42,6 +45,16 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """:func:`atomic_write` of ``text`` in UTF-8."""
     return atomic_write(path, lambda stream: stream.write(text.encode("utf-8")))
+
+
+def output_folder(path: str | Path, error: type[FasError] = FasError) -> Path:
+    """``path`` as a folder to write results into (it may not exist yet); ``error`` when a file of that name is in
+    the way, or a parent is a file."""
+    path = Path(path)
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            raise error(f"cannot write results into {path}: {folder} is a file, not a folder; choose another --out")
+    return path
 
 
 @contextmanager

@@ -8,6 +8,7 @@ Introduced in ``00_environment_and_data.ipynb``; ``05_yolov7_lite_detection.ipyn
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,6 +43,11 @@ def face_points(box: tuple[float, float, float, float], landmarks: np.ndarray) -
     """
     x, y, w, h = box
     return np.vstack([landmarks, [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]]).astype(np.float64)
+
+
+def largest_face(faces: Sequence[Face]) -> Face | None:
+    """The widest of ``faces`` (the first on a tie), or None when there is none."""
+    return max(faces, key=lambda face: face.width, default=None)
 
 
 class FaceDetector(Protocol):

@@ -7,9 +7,10 @@ Labels are normalised to ``is_spoof`` (True for any attack) and ``attack_type``,
   does not say); a folder named after a type (``print``, ``replay``, ``cut_photo``, ``mask``, ``other``) -> it;
 - CSV manifest: the ``attack_type`` column must already hold a vocabulary word.
 
-The folder's own name for the attack is kept in ``Record.attack_detail``. CelebA-Spoof has its own reader
-(:mod:`fasutils.data.celeba_spoof`), built on the :class:`Collector` here; :mod:`fasutils.data.formats` names the
-readers by data format.
+The folder's own name for the attack is kept in ``Record.attack_detail``. Images and videos are read alike: a
+video is one record (its frames are sampled by :mod:`fasutils.data.videos` when it is scored). CelebA-Spoof and
+OULU-NPU have their own readers (:mod:`fasutils.data.celeba_spoof`, :mod:`fasutils.data.oulu_npu`), built on the
+:class:`Collector` here; :mod:`fasutils.data.formats` names the readers by data format.
 
 Each reader returns a :class:`ReadReport`: the records, and every file or entry it left out with the reason
 (``report.summary()`` counts them). With ``strict=True`` the first problem raises :class:`DataError` instead.
@@ -25,7 +26,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from fasutils.core.errors import DataError
+from fasutils.core.errors import DataError, InputFileError
 from fasutils.core.images import ImageReadError, check_image
 from fasutils.data.records import (
     ATTACK_TYPES,
@@ -34,10 +35,12 @@ from fasutils.data.records import (
     LANDMARK_COLUMNS,
     MANIFEST_COLUMNS,
     REQUIRED_COLUMNS,
+    VIDEO_SUFFIXES,
     ReadReport,
     Record,
     Skipped,
 )
+from fasutils.data.videos import check_video
 
 FOLDER_CLASSES = {"live": "live", "real": "live", "spoof": "other", "fake": "other", "attack": "other"}
 FOLDER_CLASSES.update({kind: kind for kind in ATTACK_TYPES})
@@ -70,6 +73,17 @@ class Collector:
             self.skip(path, f"image {error.problem}", error.detail)
             return None
 
+    def readable(self, path: Path) -> bool:
+        """Whether the image is complete, or the video decodes its first frame; the reason recorded when not."""
+        if path.suffix.lower() not in VIDEO_SUFFIXES:
+            return self.image_size(path) is not None
+        try:
+            check_video(path)
+        except InputFileError as error:
+            self.skip(path, error.problem, error.detail)
+            return False
+        return True
+
 
 def require_dir(root: Path, what: str) -> Path:
     """``root`` if it is a folder; :class:`DataError` naming ``what`` otherwise."""
@@ -88,10 +102,10 @@ def _visible_files(folder: Path) -> Iterator[Path]:
 def _read_class_folder(collector: Collector, folder: Path, attack_type: str, split: str | None,
                        check_images: bool) -> None:
     for path in _visible_files(folder):
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
-            collector.skip(path, "not an image file", f"not an image file (suffix {path.suffix or 'none'})")
+        if path.suffix.lower() not in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
+            collector.skip(path, "not an image file", f"not an image or video file (suffix {path.suffix or 'none'})")
             continue
-        if check_images and collector.image_size(path) is None:
+        if check_images and not collector.readable(path):
             continue
         parts = path.relative_to(folder).parts
         collector.add(path, path=path, is_spoof=attack_type != "live", attack_type=attack_type,
@@ -105,8 +119,9 @@ def read_folder(root: str | Path, *, source: str | None = None, strict: bool = F
 
     Accepted class folders (any case): live, real, spoof, fake, attack, print, replay, cut_photo, mask, other.
     Split folders: train, training, val, valid, validation, dev, devel, test, testing. Files may sit directly
-    in a class folder or in one folder per subject (``live/<subject>/...``). Hidden files are ignored; other
-    non-image files, unknown folders and unreadable images are skipped with the reason.
+    in a class folder or in one folder per subject (``live/<subject>/...``); a video (:data:`VIDEO_SUFFIXES`) is
+    one record, its frames sampled when it is scored. Hidden files are ignored; other files, unknown folders,
+    unreadable images and videos without a decodable frame are skipped with the reason.
     """
     root = require_dir(Path(root), "dataset folder")
     collector = Collector(source or root.name, root, strict)
@@ -177,7 +192,7 @@ def _manifest_record(collector: Collector, row: dict[str, str], where: str, root
         collector.skip(where, "bad box or landmarks", str(error))
         return
     path = root / relative
-    if check_images and collector.image_size(path) is None:
+    if check_images and not collector.readable(path):
         return
     collector.add(where, path=path, is_spoof=flag in {"1", "true"}, attack_type=attack_type,
                   subject=(row.get("subject") or "").strip() or None, split=(row.get("split") or "").strip() or None,
@@ -192,7 +207,8 @@ def read_manifest(manifest: str | Path, *, source: str | None = None, strict: bo
 
     Paths are relative to the manifest's folder, which is the dataset root: absolute paths and paths with
     ``..`` are refused. Attack types must come from :data:`ATTACK_TYPES`; the box (``box_x, box_y, box_w,
-    box_h``) and the five landmarks (``lm1_x, lm1_y ... lm5_y``) are optional, in image pixels.
+    box_h``) and the five landmarks (``lm1_x, lm1_y ... lm5_y``) are optional, in image pixels. A path may name a
+    video: its box, when given, is used for every frame.
     """
     manifest = Path(manifest)
     if not manifest.is_file():

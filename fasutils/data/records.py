@@ -17,6 +17,7 @@ from fasutils.core.errors import DataError
 
 ATTACK_TYPES = ("live", "print", "replay", "cut_photo", "mask", "other")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 
 LANDMARK_COUNT = 5
 BOX_COLUMNS = ("box_x", "box_y", "box_w", "box_h")
@@ -28,10 +29,11 @@ REQUIRED_COLUMNS = ("path", "is_spoof", "attack_type")
 
 @dataclass(frozen=True)
 class Record:
-    """One labelled face image. ``box`` is x, y, w, h and ``landmarks`` five (x, y) points, in image pixels.
+    """One labelled face image or video. ``box`` is x, y, w, h and ``landmarks`` five (x, y) points, in image pixels.
 
-    Landmarks follow the detector's order: two eyes, nose tip, two mouth corners. An impossible label, box or
-    landmark list raises :class:`DataError`.
+    Landmarks follow the detector's order: two eyes, nose tip, two mouth corners. A reader lists a video
+    (:data:`VIDEO_SUFFIXES`) as one record; the evaluation scores its sampled frames as records with ``frame`` set
+    (0 = the first frame). An impossible label, box, landmark list or frame raises :class:`DataError`.
     """
 
     path: Path
@@ -44,6 +46,7 @@ class Record:
     landmarks: tuple[tuple[float, float], ...] | None = None
     attack_detail: str = ""  # the dataset's own name for the attack, e.g. CelebA-Spoof "Poster"
     licence: str = ""
+    frame: int | None = None  # the frame index when this is one frame of the video at ``path``
 
     def __post_init__(self) -> None:
         if self.attack_type not in ATTACK_TYPES:
@@ -56,6 +59,9 @@ class Record:
         if self.landmarks is not None and (len(self.landmarks) != LANDMARK_COUNT
                                            or any(len(point) != 2 for point in self.landmarks)):
             raise DataError(f"landmarks must be {LANDMARK_COUNT} (x, y) points, not {self.landmarks!r}")
+        if self.frame is not None and (isinstance(self.frame, bool) or not isinstance(self.frame, int)
+                                       or self.frame < 0):
+            raise DataError(f"frame must be a frame index (0 or more), not {self.frame!r}")
 
 
 @dataclass(frozen=True)

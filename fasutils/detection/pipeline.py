@@ -14,7 +14,7 @@ Each step is another module's; this one strings them together:
 
 A picture without faces gives no records, not an error. A file that cannot be read raises a
 :class:`~fasutils.core.errors.FasError` naming it and the problem; in a folder run it is reported, skipped and
-counted instead. Videos are read with ``cv2.VideoCapture``, every ``every``-th frame.
+counted instead. Videos are read every ``every``-th frame (:func:`fasutils.data.videos.video_frames`).
 Introduced in ``05_yolov7_lite_detection.ipynb``; ``python -m fasutils predict`` runs it.
 """
 
@@ -29,9 +29,10 @@ import numpy as np
 from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
 from fasutils.core.errors import DetectionError, FasError, InputFileError, positive_int
-from fasutils.core.files import atomic_write
+from fasutils.core.files import atomic_write, output_folder
 from fasutils.core.images import read_image
-from fasutils.data.records import IMAGE_SUFFIXES
+from fasutils.data.records import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from fasutils.data.videos import frame_count, video_frames
 from fasutils.detection.detectors import FaceDetector, load_detector
 from fasutils.detection.drawing import draw_records
 from fasutils.detection.results import (
@@ -42,8 +43,6 @@ from fasutils.detection.results import (
 )
 from fasutils.export.classifiers import SUITE, Classifier, load_classifier
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
-
 
 def _write_image(path: Path, image_rgb: np.ndarray) -> Path:
     ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
@@ -51,35 +50,6 @@ def _write_image(path: Path, image_rgb: np.ndarray) -> Path:
         raise DetectionError(f"OpenCV could not encode the drawn picture as {path.suffix}: {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write(path, lambda stream: stream.write(encoded.tobytes()))
-
-
-def video_frames(path: Path, every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-    """(frame index, RGB uint8 frame) of frames 0, every, 2 * every, ...; :class:`InputFileError` when the
-    video cannot be opened or yields no frame."""
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened():
-            raise InputFileError(path, "unreadable video", "cannot open the video (not a video, corrupt, or "
-                                     "a codec OpenCV's FFmpeg lacks)")
-        index = 0
-        while capture.grab():  # grab without decoding the frames that are skipped
-            if index % every == 0:
-                ok, frame = capture.retrieve()
-                if ok:
-                    yield index, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            index += 1
-        if index == 0:
-            raise InputFileError(path, "unreadable video", "the video opens but no frame can be decoded")
-    finally:
-        capture.release()
-
-
-def _frame_count(path: Path) -> int:
-    capture = cv2.VideoCapture(str(path))
-    try:
-        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    finally:
-        capture.release()
 
 
 def _drawn_path(drawn_dir: Path, file: Path, frame: int | None) -> Path:
@@ -148,7 +118,7 @@ class Pipeline:
             yield None, read_image(file)
             return
         frames = video_frames(file, every)
-        total = -(-_frame_count(file) // every)
+        total = -(-frame_count(file) // every)
         yield from tqdm(frames, total=total or None, desc=file.name, unit="frame", leave=False,
                         disable=not self.progress)
 
@@ -169,7 +139,7 @@ class Pipeline:
         reported, skipped and listed in :attr:`PipelineResult.skipped`.
         """
         positive_int(every, "every (the video frame step)", DetectionError)
-        path, out_dir = Path(path), Path(out_dir)
+        path, out_dir = Path(path), output_folder(out_dir, DetectionError)
         files, skipped = _inputs(path, out_dir)
         root = path if path.is_dir() else path.parent
         result = PipelineResult({"detector": self.detector_name, "models": [m.name for m in self.models],

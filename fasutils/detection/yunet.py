@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from fasutils.core.errors import DetectionError
-from fasutils.data.faces import Face
+from fasutils.data.faces import Face, largest_face
 
 
 class YuNet:
@@ -49,8 +49,8 @@ class YuNet:
 
     def detect_largest(self, image_rgb: np.ndarray, source: str = "image") -> Face:
         """The widest face; :class:`DetectionError` naming ``source`` when there is none."""
-        faces = self.detect(image_rgb)
-        if not faces:
+        face = largest_face(self.detect(image_rgb))
+        if face is None:
             raise DetectionError(f"no face found in {source} (YuNet, score threshold "
                               f"{self._detector.getScoreThreshold():.2f})")
-        return max(faces, key=lambda face: face.width)
+        return face

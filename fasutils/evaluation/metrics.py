@@ -52,6 +52,7 @@ from fasutils.evaluation.rates import (
     Eer,
     ErrorRates,
     Histogram,
+    NonResponses,
     OperatingPoint,
     Roc,
     Threshold,
@@ -323,6 +324,14 @@ class PadReport:
     histogram: Histogram
     bootstrap: Bootstrap | None = None
     notes: dict[str, str] = field(default_factory=dict)  # reasons for values left out, e.g. "bootstrap"
+    non_response: NonResponses | None = None  # presentations without a decision, left out of the metrics above
+
+    @property
+    def presentations(self) -> dict[str, int]:
+        """Samples per attack type, scored or not (the counts when there were no non-responses)."""
+        if self.non_response is None:
+            return self.counts
+        return {row.attack_type: row.presentations for row in self.non_response.rows}
 
     def to_dict(self) -> dict:
         """Plain Python types only (JSON-serialisable); missing values are None with a reason."""
@@ -337,6 +346,7 @@ class PadReport:
             "bpcer_at_apcer": [asdict(point) for point in self.bpcer_at_apcer],
             "bootstrap": None if self.bootstrap is None else asdict(self.bootstrap),
             "notes": self.notes,
+            "non_response": None if self.non_response is None else self.non_response.to_dict(self.rates),
             "curves": {"roc": self.roc.to_dict(), "det": self.det.to_dict(), "score_histogram": asdict(self.histogram)},
         }
 
@@ -352,10 +362,14 @@ def evaluate_scores(scores: Sequence[float] | np.ndarray, attack_types: Sequence
                     threshold: Threshold | float, *, model: str, dataset: str,
                     subjects: Sequence[object] | np.ndarray | None = None,
                     tpr_targets: Sequence[float] = TPR_FPR_TARGETS, apcer_targets: Sequence[float] = APCER_TARGETS,
-                    n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0, bins: int = 40) -> PadReport:
+                    n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0, bins: int = 40,
+                    non_responses: Mapping[str, int] | None = None,
+                    non_response_reasons: Mapping[str, int] | None = None) -> PadReport:
     """Every metric of one model on one dataset; a float ``threshold`` counts as fixed (not chosen here).
 
-    ``n_resamples=0`` skips the bootstrap (it costs about ``n_resamples`` ROC computations).
+    ``n_resamples=0`` skips the bootstrap (it costs about ``n_resamples`` ROC computations). ``non_responses``
+    counts, per attack type, the presentations that gave no decision and are not among ``scores`` (ISO/IEC
+    30107-3 APNRR and BPNRR; the report reads them both left out and counted as rejections).
     """
     data = ScoreSet.of(scores, attack_types, subjects)
     if not isinstance(threshold, Threshold):
@@ -368,4 +382,6 @@ def evaluate_scores(scores: Sequence[float] | np.ndarray, attack_types: Sequence
         rates=data.error_rates(threshold.value), confusion=data.confusion(threshold.value), eer=data.eer(),
         tpr_at_fpr=data.tpr_at_fpr(tpr_targets), bpcer_at_apcer=data.bpcer_at_apcer(apcer_targets),
         roc=data.roc(drop_intermediate=True), det=data.det(drop_intermediate=True), histogram=data.histogram(bins),
-        bootstrap=bootstrap, notes={} if n_resamples else {"bootstrap": "not computed (n_resamples=0)"})
+        bootstrap=bootstrap, notes={} if n_resamples else {"bootstrap": "not computed (n_resamples=0)"},
+        non_response=None if non_responses is None else NonResponses.of(
+            data.counts(), dict(non_responses), dict(non_response_reasons or {})))

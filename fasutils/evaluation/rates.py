@@ -1,11 +1,13 @@
 """What the PAD metrics produce, and the conventions they share: plain result records, no computation.
 
 The score convention (:data:`SCORE_CONVENTION`: score = P(live), accepted when ``score >= threshold``), the
-threshold rules (:data:`RULES`), the default operating-point targets, and one frozen dataclass per result:
-per-type error rates (:class:`ErrorRates`), curves (:class:`Roc`, :class:`Det`), :class:`Eer`,
-:class:`OperatingPoint`, :class:`Threshold`, :class:`Confusion`, :class:`Histogram` and :class:`Bootstrap`.
-:mod:`fasutils.evaluation.metrics` computes them; this module needs only NumPy, so the CLI reads :data:`RULES`
-from here without loading scikit-learn, matplotlib or torch. Introduced in ``07_evaluation_report.ipynb``.
+threshold rules (:data:`RULES`), the default operating-point targets, the evaluation levels of video scores
+(:data:`LEVELS`, :data:`AGGREGATIONS`), and one frozen dataclass per result: per-type error rates
+(:class:`ErrorRates`), non-response rates (:class:`NonResponses`), curves (:class:`Roc`, :class:`Det`),
+:class:`Eer`, :class:`OperatingPoint`, :class:`Threshold`, :class:`Confusion`, :class:`Histogram` and
+:class:`Bootstrap`. :mod:`fasutils.evaluation.metrics` computes them; this module needs only NumPy, so the CLI
+reads its choice lists from here without loading scikit-learn, matplotlib or torch.
+Introduced in ``07_evaluation_report.ipynb``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from fasutils.core.errors import EvaluationError
 from fasutils.data.records import ATTACK_TYPES
 
 LIVE = "live"
@@ -22,6 +25,8 @@ SCORE_CONVENTION = "score = P(live): higher is more likely bona fide; accepted a
 TPR_FPR_TARGETS = (1e-2, 5e-3, 1e-3)
 APCER_TARGETS = (0.05, 0.01)  # BPCER20, BPCER100
 RULES = ("apcer", "fpr", "eer")
+LEVELS = ("auto", "video", "frame")  # auto: per video when the scores come from video frames, else per image
+AGGREGATIONS = ("mean", "min", "max")  # how a video's frame scores become its score
 BOOTSTRAP_METRICS = ("auc", "eer", "apcer", "bpcer", "acer")
 
 
@@ -32,12 +37,12 @@ def percent(rate: float) -> str:
 
 @dataclass(frozen=True)
 class TypeRow:
-    """One attack type (or live) at a threshold: its samples, its errors and its mean score."""
+    """One attack type (or live) at a threshold: its samples, its errors and its mean score (None: none scored)."""
 
     attack_type: str
     count: int
     errors: int  # attacks accepted as live, or live samples rejected
-    mean_score: float
+    mean_score: float | None
 
     @property
     def metric(self) -> str:
@@ -206,3 +211,76 @@ class Bootstrap:
     confidence: float
     seed: int
     intervals: dict[str, tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class NonResponseRow:
+    """One attack type (or live): its presentations (scored or not) and those that gave no decision."""
+
+    attack_type: str
+    presentations: int
+    non_responses: int
+
+    @property
+    def metric(self) -> str:
+        return "BPNRR" if self.attack_type == LIVE else "APNRR"
+
+    @property
+    def rate(self) -> float:
+        return self.non_responses / self.presentations
+
+
+@dataclass(frozen=True)
+class NonResponses:
+    """Presentations that gave no decision (no face found, a file that cannot be read), ISO/IEC 30107-3's attack
+    and bona fide presentation non-response rates: APNRR per attack type (worst reported) and BPNRR."""
+
+    rows: tuple[NonResponseRow, ...]  # every type presented, in vocabulary order
+    reasons: dict[str, int]  # non-responses per reason
+
+    @classmethod
+    def of(cls, scored: dict[str, int], missing: dict[str, int], reasons: dict[str, int]) -> NonResponses:
+        """From the scored samples and the non-responses per attack type."""
+        unknown = sorted(set(missing) - set(ATTACK_TYPES))
+        if unknown:
+            raise EvaluationError(f"non-responses of unknown attack type(s) {', '.join(map(repr, unknown))}; the "
+                                  f"vocabulary is {', '.join(ATTACK_TYPES)}")
+        rows = tuple(NonResponseRow(kind, scored.get(kind, 0) + missing.get(kind, 0), missing.get(kind, 0))
+                     for kind in ATTACK_TYPES if scored.get(kind, 0) + missing.get(kind, 0))
+        return cls(rows, dict(reasons))
+
+    @property
+    def total(self) -> int:
+        return sum(row.non_responses for row in self.rows)
+
+    @property
+    def bpnrr(self) -> float:
+        return next(row.rate for row in self.rows if row.attack_type == LIVE)
+
+    @property
+    def apnrr(self) -> dict[str, float]:
+        return {row.attack_type: row.rate for row in self.rows if row.attack_type != LIVE}
+
+    @property
+    def worst_type(self) -> str:
+        """The attack type with the highest APNRR (the first in vocabulary order on a tie)."""
+        return max(self.apnrr, key=self.apnrr.__getitem__)
+
+    def as_rejections(self, rates: ErrorRates) -> ErrorRates:
+        """``rates`` with every non-response counted as a rejection: a live one adds a BPCER error, an attack one
+        a correctly rejected attack (in APCER's denominator)."""
+        scored = {row.attack_type: row for row in rates.rows}
+        rows = []
+        for row in self.rows:
+            found = scored.get(row.attack_type)
+            errors = (found.errors if found else 0) + (row.non_responses if row.attack_type == LIVE else 0)
+            rows.append(TypeRow(row.attack_type, row.presentations, errors, found.mean_score if found else None))
+        return ErrorRates(rates.threshold, tuple(rows))
+
+    def to_dict(self, rates: ErrorRates) -> dict:
+        """The rates, the reasons, and ``rates`` read with non-responses counted as rejections."""
+        return {"bpnrr": self.bpnrr, "apnrr": self.apnrr, "apnrr_max": self.apnrr[self.worst_type],
+                "worst_attack_type": self.worst_type, "total": self.total, "reasons": self.reasons,
+                "per_type": [{**asdict(row), "metric": row.metric, "rate": row.rate} for row in self.rows],
+                "counted_as_rejections": self.as_rejections(rates).to_dict()}
+

@@ -33,6 +33,7 @@ from fasutils.evaluation.rates import SCORE_CONVENTION, percent
 
 REPORT_FORMAT = "fas-lab-evaluation-report/1"
 SKIPPED_EXAMPLES = 20  # skipped files listed by name and reason; the counts cover them all
+AS_REJECTIONS = "non-responses as rejections"
 
 CAPTIONS = {
     "roc": "ROC: each curve is one model as the threshold sweeps from strict (bottom left) to lenient (top right). "
@@ -55,6 +56,11 @@ GLOSSARY = (
               "samples accepted as live. The standard's overall APCER is the worst (highest) over attack types; "
               "'pooled' treats all attacks as one class and is reported for comparison only."),
     ("BPCER", "Bona fide presentation classification error rate: the share of live faces rejected as attacks."),
+    ("APNRR, BPNRR", "Attack (bona fide) presentation non-response rate (ISO/IEC 30107-3): the share of one attack "
+                     "type's (of live) samples that gave no decision, e.g. no face found. APCER and BPCER leave them "
+                     "out; read as rejections, an attack that gave none is stopped and a live face is rejected."),
+    ("Video level", "A video's score is the mean (or min, max) P(live) of its sampled frames with a face, as bob.pad's "
+                    "finalize-scores makes it; a video without a face in any sampled frame is a non-response."),
     ("ACER", "(worst-type APCER + BPCER) / 2. Deprecated by ISO/IEC 30107-3:2023 (it mixes two errors with different "
              "costs) but still reported in the literature."),
     ("TPR, FPR", "Binary-classifier names with live as the positive class: TPR = live accepted = 1 - BPCER; "
@@ -99,36 +105,41 @@ class Provenance:
     skipped_examples: tuple[tuple[str, str], ...]  # (what, reason) of the first few
     command: str
     environment: tuple[tuple[str, str], ...]
+    detector: str = ""  # the face detector that found the boxes the data did not give
 
     @classmethod
     def from_read_report(cls, read: ReadReport, *, models: Sequence[ModelInfo], reader: str, command: str,
-                         environment: Sequence[tuple[str, str]] | None = None) -> Provenance:
-        """Provenance from a dataset reader's :class:`~fasutils.data.records.ReadReport`; the environment defaults
-        to :func:`fasutils.core.settings.environment_rows` of this machine."""
-        return cls(tuple(models), reader, str(read.root), read.label_counts(), read.skip_counts(),
-                   tuple((item.what, item.reason) for item in read.skipped[:SKIPPED_EXAMPLES]), command,
-                   tuple(environment_rows() if environment is None else environment))
+                         environment: Sequence[tuple[str, str]] | None = None, detector: str = "",
+                         records: Mapping[str, int] | None = None) -> Provenance:
+        """Provenance from a dataset reader's :class:`~fasutils.data.records.ReadReport` (``records`` replaces its
+        counts per attack type); the environment defaults to :func:`fasutils.core.settings.environment_rows`."""
+        return cls(tuple(models), reader, str(read.root), dict(read.label_counts() if records is None else records),
+                   read.skip_counts(), tuple((item.what, item.reason) for item in read.skipped[:SKIPPED_EXAMPLES]),
+                   command, tuple(environment_rows() if environment is None else environment), detector)
 
     def to_dict(self) -> dict:
         return {"models": [asdict(model) for model in self.models], "reader": self.reader,
                 "dataset_root": self.dataset_root, "records": self.records, "skipped": self.skipped,
                 "n_skipped": sum(self.skipped.values()),
                 "skipped_examples": [{"what": what, "reason": reason} for what, reason in self.skipped_examples],
-                "command": self.command, "environment": [list(row) for row in self.environment]}
+                "command": self.command, "environment": [list(row) for row in self.environment],
+                "detector": self.detector}
 
 
 @dataclass(frozen=True)
 class ReportFiles:
     html: Path
     json: Path
+    scores: Path | None = None  # the score file the report was computed from
 
 
 def _point_names(report: PadReport) -> list[str]:
     return [point.name for point in report.tpr_at_fpr + report.bpcer_at_apcer]
 
 
-def report_document(reports: Sequence[PadReport], provenance: Provenance) -> dict:
-    """The JSON content: format, time written, provenance and each model's :meth:`PadReport.to_dict`."""
+def report_document(reports: Sequence[PadReport], provenance: Provenance, protocols: Mapping | None = None) -> dict:
+    """The JSON content: format, time written, provenance, each model's :meth:`PadReport.to_dict` and, when given,
+    the per-protocol results (:func:`fasutils.evaluation.protocols.protocol_results`)."""
     if not reports:
         raise EvaluationError("no reports to write")
     names = [report.model for report in reports]
@@ -136,10 +147,10 @@ def report_document(reports: Sequence[PadReport], provenance: Provenance) -> dic
         raise EvaluationError(f"model names must be unique to tell the columns apart: {', '.join(names)}")
     first = reports[0]
     for report in reports[1:]:
-        if (report.dataset, report.counts) != (first.dataset, first.counts):
+        if (report.dataset, report.presentations) != (first.dataset, first.presentations):
             raise EvaluationError(f"models side by side must be evaluated on the same data: {first.model} has "
-                                  f"{first.dataset} {first.counts}, {report.model} has {report.dataset} "
-                                  f"{report.counts}")
+                                  f"{first.dataset} {first.presentations}, {report.model} has {report.dataset} "
+                                  f"{report.presentations}")
         if _point_names(report) != _point_names(first):
             raise EvaluationError(f"models side by side need the same operating points: {first.model} has "
                                   f"{', '.join(_point_names(first))}, {report.model} {', '.join(_point_names(report))}")
@@ -150,7 +161,7 @@ def report_document(reports: Sequence[PadReport], provenance: Provenance) -> dic
                               f"unknown {sorted(described - set(names)) or 'none'}")
     return {"format": REPORT_FORMAT, "written": datetime.now(UTC).isoformat(timespec="seconds"),
             "score_convention": SCORE_CONVENTION, "provenance": provenance.to_dict(),
-            "models": [report.to_dict() for report in reports]}
+            "models": [report.to_dict() for report in reports], **({"protocols": protocols} if protocols else {})}
 
 
 def _png_uri(figure: Figure) -> str:
@@ -194,6 +205,17 @@ def _summary(models: Sequence[Mapping]) -> str:
             row("APCER pooled", lambda m: percent(m["at_threshold"]["apcer_pooled"])),
             row("BPCER", lambda m: percent(m["at_threshold"]["bpcer"])),
             row("ACER (deprecated)", lambda m: percent(m["at_threshold"]["acer"]))]
+    if all(model["non_response"] for model in models):
+        def counted(m: Mapping) -> Mapping:
+            return m["non_response"]["counted_as_rejections"]
+
+        rows += [row("APNRR (worst type)", lambda m: f"{percent(m['non_response']['apnrr_max'])} "
+                                                      f"({m['non_response']['worst_attack_type']})"),
+                 row("BPNRR", lambda m: percent(m["non_response"]["bpnrr"])),
+                 row(f"APCER (worst type), {AS_REJECTIONS}", lambda m: f"{percent(counted(m)['apcer_max'])} "
+                                                                     f"({counted(m)['worst_attack_type']})"),
+                 row(f"BPCER, {AS_REJECTIONS}", lambda m: percent(counted(m)["bpcer"])),
+                 row(f"ACER, {AS_REJECTIONS}", lambda m: percent(counted(m)["acer"]))]
     for key in ("tpr_at_fpr", "bpcer_at_apcer"):
         for index, point in enumerate(models[0][key]):
             rows.append(row(point["name"], lambda m, i=index, k=key: _rate(m[k][i])))
@@ -211,6 +233,37 @@ def _per_type(models: Sequence[Mapping]) -> str:
             cells += [f"{percent(entry['rate'])} ({entry['errors']})", _score(entry["mean_score"])]
         rows.append(cells)
     return _table(header, rows)
+
+
+def _non_response(models: Sequence[Mapping]) -> str:
+    if not all(model["non_response"] for model in models):
+        return "<p>Not counted: these scores come without the samples that gave none.</p>"
+    header = ["type", "presentations"] + [f"{model['model']}: rate (non-responses)" for model in models]
+    rows = []
+    for index, first in enumerate(models[0]["non_response"]["per_type"]):
+        rows.append([f"{first['attack_type']} ({first['metric']})", first["presentations"],
+                     *(f"{percent(entry['rate'])} ({entry['non_responses']})"
+                       for entry in (model["non_response"]["per_type"][index] for model in models))])
+    reasons = [", ".join(f"{reason} {count}" for reason, count in model["non_response"]["reasons"].items()) or "none"
+               for model in models]
+    return _table(header, rows) + "".join(f"<p>{html.escape(model['model'])}, reasons: {html.escape(reason)}</p>"
+                                          for model, reason in zip(models, reasons, strict=True))
+
+
+def _protocols(document: Mapping) -> str:
+    results = document.get("protocols")
+    if not results:
+        return ""
+    summary = _table(["model", "protocol", "sub-protocols", "ACER"],
+                     [[row["model"], row["protocol"], row["n"], row["acer"]] for row in results["summary"]])
+    detail = _table(["model", "protocol", "development / test samples", "threshold", "APCER (worst type)", "BPCER",
+                     "ACER", "APNRR (worst type)", "BPNRR"],
+                    [[row["model"], row["protocol"], f"{row['dev']} / {row['test']}", _score(row["threshold"]),
+                      f"{percent(row['apcer'])} ({row['worst_attack_type']})", percent(row["bpcer"]),
+                      percent(row["acer"]), percent(row["apnrr_max"]), percent(row["bpnrr"])]
+                     for row in results["rows"]])
+    return (f"<h2>Protocols</h2><p>Threshold: {html.escape(results['threshold'])}. ACER as papers report it; "
+            f"{html.escape(results['note'])}.</p>{summary}{detail}")
 
 
 def _operating_points(model: Mapping) -> str:
@@ -240,7 +293,7 @@ def _provenance(document: Mapping) -> str:
     models = _table(["model", "file", "sha256", "input convention"],
                     [[m["name"], m["file"], m["sha256"], m["convention"]] for m in source["models"]])
     dataset = _table(["item", "value"], [
-        ["reader", source["reader"]], ["root", source["dataset_root"]],
+        ["reader", source["reader"]], ["root", source["dataset_root"]], ["face detector", source["detector"]],
         *[[f"records: {kind}", count] for kind, count in source["records"].items()],
         ["skipped (total)", source["n_skipped"]],
         *[[f"skipped: {problem}", count] for problem, count in source["skipped"].items()]])
@@ -266,9 +319,14 @@ def render_html(document: Mapping, figures: Mapping[str, str]) -> str:
 <h1>{html.escape(title)}</h1>
 <p>Written {html.escape(document['written'])} ({html.escape(document['format'])}).
 {html.escape(document['score_convention'])}. Every number here is also in the JSON file written beside this page.</p>
-<h2>Summary at the chosen threshold</h2>{_summary(models)}
+<h2>Summary at the chosen threshold</h2>
+<p>APCER, BPCER and ACER count the samples that gave a decision; a sample that gave none (no face found, a file
+that cannot be read) counts in APNRR or BPNRR instead, and the rows marked "{AS_REJECTIONS}" read each as a
+rejection (a live one rejected, an attack one stopped).</p>{_summary(models)}
 <h2>Threshold</h2>{thresholds}
 <h2>Per attack type</h2>{_per_type(models)}
+<h2>Non-responses</h2>{_non_response(models)}
+{_protocols(document)}
 <h2>Operating points</h2>{''.join(f"<h3>{html.escape(m['model'])}</h3>{_operating_points(m)}" for m in models)}
 <h2>Confidence intervals</h2>{_intervals(models)}
 <h2>Figures</h2>{figure_html}
@@ -279,14 +337,16 @@ def render_html(document: Mapping, figures: Mapping[str, str]) -> str:
 
 
 def write_report(reports: Sequence[PadReport], provenance: Provenance, folder: str | Path,
-                 name: str = "evaluation_report") -> ReportFiles:
-    """Write ``<name>.json`` (every number) and ``<name>.html`` (rendered from that JSON) into ``folder``."""
-    text = json.dumps(report_document(reports, provenance), indent=1, allow_nan=False) + "\n"
+                 name: str = "evaluation_report", *, protocols: Mapping | None = None,
+                 scores: Path | None = None) -> ReportFiles:
+    """Write ``<name>.json`` (every number) and ``<name>.html`` (rendered from that JSON) into ``folder``;
+    ``scores`` names the score file they were computed from."""
+    text = json.dumps(report_document(reports, provenance, protocols), indent=1, allow_nan=False) + "\n"
     figures = report_figures(reports)
     page = render_html(json.loads(text), {key: _png_uri(figure) for key, figure in figures.items()})
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    files = ReportFiles(folder / f"{name}.html", folder / f"{name}.json")
+    files = ReportFiles(folder / f"{name}.html", folder / f"{name}.json", scores)
     atomic_write_text(files.json, text)
     atomic_write_text(files.html, page)
     return files
