@@ -62,3 +62,19 @@ def test_a_bad_number_list_is_refused_saying_what_is_expected(bad, capsys):
 
 def test_a_number_list_is_parsed():
     assert build_parser().parse_args(["bench", "--threads", "1,2", "--batches", "8"]).threads == (1, 2)
+
+
+@pytest.mark.parametrize("command", [["evaluate", "--data", "data", "--format", "folder"],
+                                     ["report", "--scores", "scores.csv"],
+                                     pytest.param(["predict", "photo.jpg", "--detector", "yunet"],
+                                                  marks=pytest.mark.reference)])
+def test_out_naming_a_file_is_one_message_before_any_work(tmp_path, capsys, command, request):
+    if "predict" in command:
+        request.getfixturevalue("reference_dir")  # predict loads its detector before it looks at --out
+    taken = tmp_path / "taken.txt"
+    taken.write_text("not a folder")
+    assert main([*command, "--out", str(taken / "report")]) == 2
+    error = capsys.readouterr().err
+    assert error == (f"error: cannot write results into {taken / 'report'}: {taken} is a file, not a folder; choose "
+                     "another --out\n")
+    assert taken.read_text() == "not a folder"

@@ -1,4 +1,5 @@
-"""``python -m fasutils evaluate`` end to end: CelebA-Spoof in its published layout, a folder tree, bad input."""
+"""``python -m fasutils evaluate`` end to end: CelebA-Spoof in its published layout, a folder tree, a manifest, videos,
+bad input; and ``python -m fasutils report`` giving the same numbers from the ``scores.csv`` evaluate wrote."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from fasutils.core import paths
 from fasutils.data.input_convention import MINIVISION_V2
 from fasutils.data.readers import write_manifest
 from fasutils.data.records import Record
+from fasutils.data.videos import write_video
 from fasutils.evaluation import runner as evaluation
 from fasutils.evaluation.from_scores import headline
 from fasutils.evaluation.report import read_report
 from fasutils.evaluation.runner import EvaluationSettings, read_dataset
+from fasutils.evaluation.scores import SCORE_COLUMNS
 from fasutils.export.classifiers import Classifier
 
 FACE = (178, 63, 90, 113)  # the astronaut's face in skimage's photo (x, y, w, h), as YuNet finds it
@@ -231,3 +234,70 @@ def test_bad_input_stops_with_one_clear_message(tmp_path, capsys, make, extra, m
 def test_celeba_reader_reads_only_the_test_split(tmp_path):
     read, reader = read_dataset(celeba_spoof_tree(tmp_path / "c"), "celeba-spoof")
     assert {record.split for record in read.records} == {"test"} and "test split" in reader
+
+
+def test_the_report_from_scores_csv_equals_the_one_evaluate_wrote(manifest, tmp_path):
+    out, again, split = tmp_path / "evaluated", tmp_path / "again", tmp_path / "split"
+    options = ["--rule", "eer", "--bootstrap", "20", "--seed", "3"]
+    assert main(["evaluate", "--data", str(manifest), "--format", "csv", *options, "--out", str(out)]) == 0
+    scores = pd.read_csv(out / "scores.csv", dtype=str, keep_default_na=False)
+    assert list(scores.columns) == list(SCORE_COLUMNS) and len(scores) == 16  # 8 test and 8 val images, one model
+    assert set(scores["detector"]) == {"data"} and set(scores["split"]) == {"test", "val"}
+    assert main(["report", "--scores", str(out / "scores.csv"), *options, "--out", str(again)]) == 0
+    split.mkdir()  # bob.pad's way: development and evaluation scores in two files
+    for name in ("test", "val"):
+        scores[scores["split"] == name].to_csv(split / f"{name}.csv", index=False)
+    assert main(["report", "--scores", str(split / "test.csv"), "--dev", str(split / "val.csv"), *options,
+                 "--out", str(split / "report")]) == 0
+    first, second, third = (_agree(folder / "evaluation_report.json", folder / "evaluation_report.html")
+                            for folder in (out, again, split / "report"))
+    assert second["models"] == first["models"] and third["models"] == first["models"]  # every number, JSON-exact
+    assert first["models"][0]["threshold"]["chosen_on"] == "val split (8 images)"
+    assert shlex.split(second["provenance"]["command"])[3:6] == ["report", "--scores", str(out / "scores.csv")]
+
+
+def test_too_few_records_names_the_rows_the_reader_skipped(tmp_path, capsys):
+    _write(tmp_path / "data" / "live" / "a.jpg", _photo(0, spoof=False))
+    manifest = tmp_path / "data" / "manifest.csv"
+    manifest.write_text("path,is_spoof,attack_type\nlive/a.jpg,0,live\n../b.jpg,1,print\nlive/a.jpg,maybe,print\n")
+    assert main(["evaluate", "--data", str(manifest), "--format", "csv", "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert "ROC undefined: only live samples (1)" in error and "The reader skipped 2 entries" in error, error
+    assert f"{manifest} line 3 (path outside root); {manifest} line 4 (bad label)" in error
+
+
+def _clip(path: Path, frames: list[np.ndarray]) -> Path:
+    return write_video(path, frames, fps=10)
+
+
+@pytest.mark.reference
+def test_videos_are_scored_per_frame_and_evaluated_per_video(reference_dir, tmp_path):
+    data = tmp_path / "data"
+    for index in range(2):
+        _clip(data / "live" / f"person{index}.avi", [_photo(5 * index + k, spoof=False) for k in range(5)])
+        _clip(data / "print" / f"print{index}.avi", [_photo(10 + 5 * index + k, spoof=True) for k in range(5)])
+    _clip(data / "replay" / "cup.avi", [_photo(k, spoof=True, face=False) for k in range(3)])
+    (data / "replay" / "broken.avi").write_bytes(b"not a video")
+    out = tmp_path / "report"
+    assert main(["evaluate", "--data", str(data), "--format", "folder", "--detector", "yunet", "--every", "2",
+                 "--threshold", "0.5", "--bootstrap", "0", "--out", str(out)]) == 0
+    document = _agree(out / "evaluation_report.json", out / "evaluation_report.html")
+    model = document["models"][0]
+    assert model["dataset"] == "data (all records, per video: mean P(live) of its scored frames)"
+    assert model["counts"] == {"live": 2, "print": 2} and model["non_response"]["apnrr"]["replay"] == 1.0
+    assert document["provenance"]["skipped"] == {"unreadable video": 1, "non-response: no face found": 1}
+    assert document["provenance"]["detector"] == "yunet"
+    scores = pd.read_csv(out / "scores.csv", keep_default_na=False)
+    assert sorted(set(scores["frame"])) == [0, 2, 4] and len(scores) == 4 * 3 + 2  # the cup: frames 0 and 2
+    per_video = scores[scores["non_response"] == ""].astype({"score": float}).groupby("path")["score"]
+    for aggregate, expected in (("mean", per_video.mean()), ("min", per_video.min()), ("max", per_video.max())):
+        again = tmp_path / aggregate
+        assert main(["report", "--scores", str(out / "scores.csv"), "--threshold", "0.5", "--bootstrap", "0",
+                     "--aggregate", aggregate, "--out", str(again)]) == 0
+        per_type = read_report(again / "evaluation_report.json")["models"][0]["at_threshold"]["per_type"]
+        live = [v for p, v in expected.items() if "person" in p]
+        assert per_type[0]["mean_score"] == pytest.approx(np.mean(live))  # live: the mean of its videos
+    assert main(["report", "--scores", str(out / "scores.csv"), "--threshold", "0.5", "--bootstrap", "0",
+                 "--level", "frame", "--out", str(tmp_path / "frames")]) == 0
+    frames = read_report(tmp_path / "frames" / "evaluation_report.json")["models"][0]
+    assert frames["counts"] == {"live": 6, "print": 6} and frames["non_response"]["reasons"] == {"no face found": 2}
