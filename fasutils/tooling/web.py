@@ -142,9 +142,9 @@ def export_models(models_dir: Path, calibration: np.ndarray | None = None, force
         export_onnx(model, files["fp32"], convention)
         previous = {}  # a new FP32 file needs a new INT8 one
     if previous != stamp or not files["int8"].is_file():
+        inputs = default_calibration() if calibration is None else calibration
         print(f"quantizing it to {files['int8']} (recipe {INT8_RECIPE}) ...", flush=True)
-        quantize(files["fp32"], files["int8"], INT8_RECIPE,
-                 default_calibration() if calibration is None else calibration)
+        quantize(files["fp32"], files["int8"], INT8_RECIPE, inputs)
     atomic_write_text(record, json.dumps(stamp, indent=2))
     return files
 

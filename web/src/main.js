@@ -109,6 +109,8 @@ async function loadModels() {
   const manifestBytes = await fetchBytes("models/manifest.json", "the model manifest");
   state.manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
   state.threshold = state.manifest.decision_threshold;
+  camera.smoother.threshold = state.threshold;
+  ui.rule.textContent = camera.smoother.rule;
   for (const [key, entry] of Object.entries(state.manifest.classifiers)) ui.precision.add(new Option(entry.label, key));
   await loadDetector();
   await loadClassifier(params.get("model") || state.manifest.default_classifier);
@@ -347,7 +349,6 @@ function wireControls() {
     if (file) analyzeUserFile(file);
     else showMessage("Nothing to analyse was dropped: drop a photo file (JPEG, PNG, WebP).");
   });
-  ui.rule.textContent = camera.smoother.rule;
 }
 
 async function start() {
