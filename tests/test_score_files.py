@@ -112,3 +112,9 @@ def test_non_responses_are_read_left_out_and_counted_as_rejections():
     with pytest.raises(EvaluationError, match="unknown attack type"):
         evaluate_scores([0.9, 0.1], ["live", "print"], 0.5, model="m", dataset="d", n_resamples=0,
                         non_responses={"photo": 1})
+
+
+def test_the_det_curve_stays_finite_when_an_attack_scores_highest():
+    report = evaluate_scores([0.2, 0.9, 0.4, 0.95], ["live", "live", "print", "print"], 0.5, model="m", dataset="d",
+                             n_resamples=0)
+    assert np.isfinite(report.det.thresholds).all() and report.det.thresholds.max() > 0.95

@@ -196,7 +196,10 @@ class ScoreSet:
         return _eer(self.roc())
 
     def det(self, drop_intermediate: bool = False) -> Det:
+        """DET curve; the +inf threshold scikit-learn adds when an attack scores highest (FPR 0, FNR 1) is kept
+        finite, as the ROC's is."""
         fpr, fnr, thresholds = det_curve(self.is_live, self.scores, drop_intermediate=drop_intermediate)
+        thresholds[np.isinf(thresholds)] = np.nextafter(self.scores.max(), np.inf)
         return Det(fpr, fnr, thresholds)
 
     def error_rates(self, threshold: float) -> ErrorRates:
