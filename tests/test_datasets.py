@@ -14,6 +14,7 @@ from fasutils.data.crops import JOHNRAIVENOLAZO_1_5, MINIVISION_2_7
 from fasutils.data.readers import read_folder, read_manifest, write_manifest
 from fasutils.data.records import ATTACK_TYPES, MANIFEST_COLUMNS, Record
 from fasutils.data.torch_dataset import FaceCropDataset
+from fasutils.data.videos import video_frames, write_video
 
 
 def _image(path: Path, width: int = 64, height: int = 48, *, alpha: bool = False, deep: bool = False,
@@ -120,6 +121,20 @@ def test_folder_without_class_folders_or_missing_root_raises(tmp_path):
         read_folder(tmp_path)
     with pytest.raises(DataError, match="not found"):
         read_folder(tmp_path / "absent")
+
+
+def test_videos_are_records_and_undecodable_ones_are_listed_skips(tmp_path):
+    frames = [np.full((32, 32, 3), value, np.uint8) for value in (40, 80, 120)]
+    write_video(tmp_path / "live" / "clip.avi", frames)
+    (tmp_path / "print").mkdir()
+    writer = cv2.VideoWriter(str(tmp_path / "print" / "no_frames.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 32))
+    writer.release()  # a header, no frame
+    (tmp_path / "print" / "zero_bytes.mp4").write_bytes(b"")
+    read = read_folder(tmp_path)
+    assert [(r.path.name, r.attack_type, r.frame) for r in read.records] == [("clip.avi", "live", None)]
+    assert sorted((Path(s.what).name, s.problem) for s in read.skipped) == [
+        ("no_frames.avi", "unreadable video"), ("zero_bytes.mp4", "unreadable video")]
+    assert [index for index, _ in video_frames(tmp_path / "live" / "clip.avi", every=2)] == [0, 2]
 
 
 # --- the suite's CSV manifest ---
