@@ -154,6 +154,14 @@ def _web(args: argparse.Namespace) -> int:
     return main_web(args.port, args.out, serve_page=not args.no_serve)
 
 
+def _ship(args: argparse.Namespace) -> int:
+    from fasutils.tooling.ship import ship
+
+    for path in ship(args.source):
+        print(f"shipped {path}")
+    return 0
+
+
 def _add_metric_options(command: argparse.ArgumentParser) -> None:
     """How scores become a report: the options ``evaluate`` and ``report`` share."""
     command.add_argument("--threshold", type=float, metavar="T", help="fixed threshold on P(live) (default: --rule)")
@@ -220,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_option(predict, "repeat for several models (one record per face and model)")
     predict.add_argument("--detector", choices=DETECTORS, default=DETECTORS[0], help="face detector")
     predict.add_argument("--out", help="folder for predictions.json/.csv and drawn pictures (default: build/predict)")
-    predict.add_argument("--threshold", type=float, default=0.5, metavar="T", help="P(live) at or above this is live")
+    predict.add_argument("--threshold", type=float, metavar="T",
+                         help="P(live) at or above this is live (default: each model's chosen threshold, else 0.5)")
     predict.add_argument("--min-face", type=float, default=0.0, metavar="PX", help="drop faces smaller than this")
     predict.add_argument("--every", type=int, default=1, metavar="N", help="analyse every N-th video frame")
     predict.set_defaults(func=_predict)
@@ -272,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--out", help="folder to build into and serve (default: build/web)")
     web.add_argument("--no-serve", action="store_true", help="only build, then exit")
     web.set_defaults(func=_web)
+
+    ship = commands.add_parser("ship", help="replace the shipped model (models/) with the one a full run of notebook "
+                               "03 chose (build/models), with its card")
+    ship.add_argument("--source", help="folder of the chosen model (default: build/models)")
+    ship.set_defaults(func=_ship)
     return parser
 
 

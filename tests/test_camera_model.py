@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -7,6 +9,7 @@ from fasutils.simulation.camera import (
     capture,
     jpeg_roundtrip,
     linear_to_srgb,
+    metering_gains,
     srgb_to_linear,
 )
 
@@ -108,9 +111,28 @@ def test_bad_scenes_are_refused_with_the_reason(scene, supersample, problem):
     assert isinstance(raised.value, FasError) and isinstance(raised.value, ValueError)
 
 
+def test_metering_brings_dim_and_tinted_scenes_to_the_target_level_and_to_grey():
+    rng = np.random.default_rng(0)
+    tinted = rng.uniform(0.0, 1.0, (96, 96, 3)).astype(np.float32) * np.array([0.05, 0.04, 0.08], np.float32)
+    means = tinted.reshape(-1, 3).mean(axis=0)
+    assert np.allclose(metering_gains(tinted, None, 0.0), 1.0)  # no metering: unit gains
+    balanced = means * metering_gains(tinted, None, 1.0)
+    assert np.allclose(balanced, balanced.mean(), rtol=1e-5)  # grey world: the channel means equalized
+    half = means * metering_gains(tinted, None, 0.5)
+    assert np.ptp(balanced) < np.ptp(half) < np.ptp(means)
+    assert np.isclose((means * metering_gains(tinted, 0.2, 0.7)).mean(), 0.2, rtol=1e-5)
+    dim, bright = capture(tinted, 3, np.random.default_rng(1), IDEAL)[0], capture(tinted * 10, 3,
+                          np.random.default_rng(1), IDEAL)[0]
+    metered = dataclasses.replace(IDEAL, auto_exposure=(0.2, 0.2), auto_white_balance=(1.0, 1.0))
+    same_dim, same_bright = (capture(scene, 3, np.random.default_rng(1), metered)[0] for scene in (tinted, tinted * 10))
+    assert bright.mean() > dim.mean() + 50 and np.abs(same_dim.astype(int) - same_bright).max() <= 1
+
+
 @pytest.mark.parametrize("changes, problem", [({"psf_sigma_px": (2.0, 1.0)}, "psf_sigma_px"),
                                               ({"demosaic": ("vng",)}, "demosaic"),
-                                              ({"jpeg_quality": (50, 120)}, "jpeg_quality")])
+                                              ({"jpeg_quality": (50, 120)}, "jpeg_quality"),
+                                              ({"auto_white_balance": (0.5, 1.5)}, "auto_white_balance"),
+                                              ({"auto_exposure": (0.0, 0.2)}, "auto_exposure")])
 def test_bad_configs_are_refused(changes, problem):
     with pytest.raises(SimulationError, match=problem):
         CameraConfig(**changes)

@@ -71,3 +71,54 @@ def test_offline_sources_offer_their_photos(reference_dir):
     assert not skipped, skipped
     sources = Counter(image.source for image in images)
     assert sources["nba"] > 400 and sources["wider"] == 24 and sources["skimage"] == 1
+
+
+def _person_png(path, palette: bool):
+    """A 60x80 'headshot': an opaque disc (the person) on a transparent background, as RGBA or palette PNG."""
+    from PIL import Image
+
+    rgba = np.zeros((80, 60, 4), np.uint8)
+    rgba[..., :3] = (10, 200, 30)
+    yy, xx = np.mgrid[0:80, 0:60]
+    inside = (yy - 40) ** 2 + (xx - 30) ** 2 < 20 ** 2
+    rgba[inside] = (220, 150, 120, 255)
+    image = Image.fromarray(rgba, "RGBA")
+    if palette:
+        image = image.quantize(colors=8)  # keeps transparency as a tRNS chunk
+    image.save(path)
+    return inside
+
+
+@pytest.mark.parametrize("palette", [False, True])
+def test_read_matted_keeps_the_matte_and_bleeds_the_person_under_it(tmp_path, palette):
+    path = tmp_path / "person.png"
+    inside = _person_png(path, palette)
+    rgba = live_pool.read_matted(path)
+    assert rgba.shape == (80, 60, 4)
+    assert np.array_equal(rgba[..., 3] > 127, inside)
+    assert np.abs(rgba[40, 30, :3].astype(int) - (220, 150, 120)).max() <= 8
+    assert rgba[~inside][:, 1].max() < 190, "under the transparent pixels lies the person's colour, not the key's"
+
+
+def test_read_matted_gives_plain_rgb_for_an_opaque_photo(tmp_path):
+    path = tmp_path / "opaque.png"
+    import cv2
+
+    cv2.imwrite(str(path), np.dstack([np.full((20, 20, 3), 90, np.uint8), np.full((20, 20), 255, np.uint8)]))
+    assert live_pool.read_matted(path).shape == (20, 20, 3)
+
+
+def test_faces_of_crops_the_matte_with_the_photo():
+    rgba = np.zeros((300, 300, 4), np.uint8)
+    rgba[100:220, 110:190] = (200, 150, 120, 255)
+
+    class Detector:
+        def detect(self, image):
+            assert image.shape == (300, 300, 3) and image[5, 5].tolist() == [128, 128, 128]  # over grey
+            return [_face(120, 110, 60, 80)]
+
+    image = live_pool.SourceImage("test/person", "test", "CC0", lambda: rgba, identity="test/person")
+    (face,) = live_pool.faces_of(image, Detector(), min_native_width=36, context=3.0, max_side=1000)
+    assert face.crop.shape[2] == 3 and face.matte.shape == face.crop.shape[:2]
+    x, y, w, h = (int(v) for v in face.box)
+    assert face.matte[y + h // 2, x + w // 2] == 255 and face.matte[2, 2] == 0

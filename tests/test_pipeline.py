@@ -1,6 +1,7 @@
 """The pipeline as a user meets it: files in, records, drawings, JSON and CSV out; bad files named, never dropped."""
 
 import csv
+import dataclasses
 import json
 
 import cv2
@@ -66,6 +67,15 @@ def test_records_per_face_and_model_with_decision_at_the_threshold_and_min_face(
     assert [r.decision for r in stub_pipeline(threshold=0.9).predict_image(image)] == ["spoof", "spoof"]
 
 
+def test_each_model_is_decided_at_its_own_threshold_unless_one_is_given(tmp_path):
+    image = read_image(write_picture(tmp_path / "one.png"))
+    models = [dataclasses.replace(stub_model("strict", 0.88), threshold=0.9), stub_model("default", 0.88)]
+    own = Pipeline(StubDetector(), models, "stub", progress=False).predict_image(image)
+    assert [(r.model, r.decision) for r in own][:2] == [("strict", "spoof"), ("default", "live")]
+    given = Pipeline(StubDetector(), models, "stub", threshold=0.8, progress=False).predict_image(image)
+    assert [r.decision for r in given][:2] == ["live", "live"]
+
+
 def test_an_image_without_faces_gives_an_empty_result_and_files(tmp_path):
     result = stub_pipeline().run(write_picture(tmp_path / "grey.png", flat=True), tmp_path / "out")
     assert result.records == [] and result.faces == 0 and result.files == [str(tmp_path / "grey.png")]
@@ -118,7 +128,7 @@ def test_json_and_csv_hold_the_same_records(tmp_path):
     with open(result.csv_path, newline="") as table:
         rows = list(csv.DictReader(table))
     assert rows == [{k: "" if v is None else str(v) for k, v in r.as_row().items()} for r in from_json]
-    assert document["models"] == ["a", "b"] and document["threshold"] == 0.5
+    assert document["models"] == ["a", "b"] and document["threshold"] == {"a": 0.5, "b": 0.5}
 
 
 def test_drawings_colour_the_box_by_decision_and_leave_the_picture_untouched(tmp_path):

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import cv2
@@ -286,3 +287,21 @@ def test_live_frames_a_face_that_touches_the_photo_edge():
     result = sim.simulate("live", corner, moved, None, (128, 96), np.random.default_rng(0), camera=MILD_CAMERA)
     assert result.params["mirrored_border"] is True
     assert np.all(result.points >= 0) and np.all(result.points < (128, 96))
+
+
+@pytest.mark.parametrize("kind", ["print", "replay", "cut_photo"])
+def test_a_tight_attack_fills_the_frame_and_framing_sets_the_face_size(kind):
+    photo, points = face_photo(size=320)  # face box 128 x 160 px: the photo spans 2 face sizes, the frame 1.3
+    room = np.zeros((40, 40, 3), np.uint8)
+    room[..., 1] = 255  # pure green: any of it in the output is the room showing past the medium
+    scene = dataclasses.replace(configs.SceneConfig(), fill_frame=True, face_scale=(1, 1), glare=(0, 0))
+    config = {"print": configs.PrintConfig(scene=scene), "replay": configs.ReplayConfig(scene=scene, reflection=(0, 0)),
+              "cut_photo": configs.CutPhotoConfig(print=configs.PrintConfig(scene=scene))}[kind]
+    for seed in range(3):
+        result = sim.simulate(kind, photo, points, room, (96, 96), np.random.default_rng(seed), config=config,
+                              framing=0.45, camera=MILD_CAMERA)
+        pixels = result.image.reshape(-1, 3).astype(int)
+        assert not np.any((pixels[:, 1] > 200) & (pixels[:, 0] < 60) & (pixels[:, 2] < 60)), "the room shows"
+        width = np.ptp(result.points[5:, 0])
+        assert 0.45 * 128 * 0.75 < width < 0.45 * 128 * 1.25, width  # about framing x its photo size
+        assert result.params["face_scale"] == 1

@@ -6,24 +6,33 @@ import cv2
 import numpy as np
 import pytest
 
+from fasutils.core.errors import SimulationError
 from fasutils.data.live_pool import PoolFace, SkippedSource, split_of
 from fasutils.simulation import dataset as synthetic_dataset
 from fasutils.simulation.dataset import DatasetSpec, build_dataset, medium_content
 
 
-def _painted_face(seed: int) -> PoolFace:
-    """A 'face': a skin-toned ellipse with eyes and mouth on a gradient, and its box and landmarks."""
+def _painted_face(seed: int, matted: bool = False) -> PoolFace:
+    """A 'face': a skin-toned ellipse with eyes and mouth on a gradient (or, ``matted``, cut out by a matte),
+    its box and landmarks, in a 4.5-face-size source crop as the builder stores them."""
     rng = np.random.default_rng(seed)
-    crop = np.zeros((200, 200, 3), np.uint8)
-    crop[:] = np.linspace(60, 180, 200, dtype=np.uint8)[:, None, None]
-    cv2.ellipse(crop, (100, 100), (35, 45), 0, 0, 360, tuple(int(v) for v in rng.integers(120, 220, 3)), -1)
-    landmarks = np.array([[86, 88], [114, 88], [100, 104], [89, 120], [111, 120]], np.float32)
+    crop = np.zeros((405, 405, 3), np.uint8)
+    crop[:] = np.linspace(60, 180, 405, dtype=np.uint8)[:, None, None]
+    centre, skin = (202, 202), tuple(int(v) for v in rng.integers(120, 220, 3))
+    cv2.ellipse(crop, centre, (35, 45), 0, 0, 360, skin, -1)
+    landmarks = np.array([[188, 190], [216, 190], [202, 206], [191, 222], [213, 222]], np.float32)
     for x, y in landmarks[[0, 1]]:
         cv2.circle(crop, (int(x), int(y)), 4, (30, 30, 30), -1)
+    matte = None
+    if matted:
+        matte = np.zeros(crop.shape[:2], np.uint8)
+        cv2.ellipse(matte, centre, (40, 50), 0, 0, 360, 255, -1)
+        matte[240:, 130:275] = 255  # shoulders, to the bottom of the crop
+        crop[matte == 0] = (255, 0, 255)  # magenta where the person is not: it must never show
     identity = f"painted/{seed}"
     return PoolFace(key=f"{identity}#0", source="painted", licence="CC0", identity=identity,
-                    split=split_of(identity), crop=crop, box=(65.0, 55.0, 70.0, 90.0), landmarks=landmarks,
-                    native_face_width=70.0, padded_fraction=0.0)
+                    split=split_of(identity), crop=crop, box=(167.0, 157.0, 70.0, 90.0), landmarks=landmarks,
+                    native_face_width=70.0, padded_fraction=0.0, matte=matte)
 
 
 DETECTOR = object()  # never called: collect_faces is replaced by the tiny pool
@@ -32,7 +41,7 @@ DETECTOR = object()  # never called: collect_faces is replaced by the tiny pool
 @pytest.fixture
 def tiny_pool(monkeypatch, tmp_path):
     monkeypatch.setenv("FAS_CACHE_DIR", str(tmp_path))
-    faces = [_painted_face(seed) for seed in range(3)]
+    faces = [_painted_face(seed, matted=seed == 2) for seed in range(3)]
     monkeypatch.setattr(synthetic_dataset, "collect_faces",
                         lambda spec, detector: (faces, [SkippedSource("painted/broken", "no face of at least 36 px")]))
     return faces
@@ -56,6 +65,37 @@ def test_every_face_gives_a_live_image_and_each_attack_in_its_own_split(tiny_poo
     params = [json.loads(line) for line in (built.folder / "params.jsonl").read_text().splitlines()]
     assert {p["path"] for p in params} == {str(r.path.relative_to(built.folder)) for r in records}
     assert all(p["medium_extent"] is None for p in params if p["kind"] == "live")
+    assert sum(p["matted"] for p in params) == 4 and sum(p.get("backdrop") is not None for p in params) == 4
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_tight_share_sets_how_many_attacks_fill_the_frame(tiny_pool, share):
+    built = build_dataset(DatasetSpec(workers=0, tight_share=share), DETECTOR)
+    params = built.params()
+    attacks = params[params["kind"] != "live"]
+    assert len(attacks) == 9 and attacks["tight"].eq(bool(share)).all()
+    assert (attacks["medium_extent"] == 4.5).all() if share else (attacks["medium_extent"] <= 2.5).all()
+
+
+def test_a_matted_face_stands_before_a_backdrop_and_keeps_its_size_in_every_kind(tiny_pool):
+    built = build_dataset(DatasetSpec(workers=0), DETECTOR)
+    widths = {}
+    for record in built.report.records:
+        image = cv2.imread(str(record.path))
+        widths.setdefault(record.attack_type, []).append(record.box[2] / image.shape[1])
+        if record.subject == "painted/2" and record.attack_type == "live":
+            blue, green, red = image[:20, :20].reshape(-1, 3).mean(axis=0)
+            assert not (red > 180 and blue > 180 and green < 100), "the backdrop shows, not the source's magenta"
+    live = np.median(widths["live"])
+    for kind, values in widths.items():
+        assert abs(np.median(values) / live - 1) < 0.2, (kind, values)  # the face as large in the frame as live
+
+
+def test_impossible_specs_are_refused():
+    with pytest.raises(SimulationError, match="tight_share"):
+        DatasetSpec(tight_share=1.5)
+    with pytest.raises(SimulationError, match="source_context"):
+        DatasetSpec(source_context=2.0)
 
 
 def test_a_finished_build_is_reused_and_an_interrupted_one_is_not(tiny_pool, monkeypatch):

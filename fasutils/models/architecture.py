@@ -47,6 +47,9 @@ STEM_CHANNELS = 32  # conv1 and conv2_dw
 SEP_CHANNELS = 512  # conv_6_sep and conv_6_dw
 FOURIER_CHANNELS = 128  # conv_4 output, the Fourier generator's input
 SE_REDUCTION = 4  # what minivision's ResidualSE passes (the Depth_Wise_SE default of 8 is never used)
+# The classifier's parameterised modules in forward order (attributes of MiniFASNet): what a fine-tune can freeze.
+CLASSIFIER_STAGES: tuple[str, ...] = ("conv1", "conv2_dw", *(name for name, _, _ in STAGES), "conv_6_sep",
+                                      "conv_6_dw", "linear", "bn", "prob")
 
 
 class Variant(NamedTuple):

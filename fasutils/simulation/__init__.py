@@ -8,9 +8,11 @@ from fasutils.core.lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "camera": "CameraConfig capture",
-    "configs": "SIMULATED_ATTACKS CONFIG_TYPES KINDS CutPhotoConfig LiveConfig PrintConfig ReplayConfig SceneConfig "
+    "configs": "SIMULATED_ATTACKS CONFIG_TYPES KINDS BackdropConfig CutPhotoConfig LiveConfig PrintConfig ReplayConfig "
+               "SceneConfig "
                "Simulated",
     "attacks": "render_scene simulate",
     "sweeps": "fixed sweep zoom",
+    "backdrops": "place_in_scene",
     "dataset": "BuiltDataset DatasetSpec build_dataset load_dataset",
 })

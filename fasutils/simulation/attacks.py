@@ -84,13 +84,13 @@ def _sample_print(rng: np.random.Generator, config: PrintConfig) -> dict:
 
 def _render_print(photo: np.ndarray, points: np.ndarray, background: np.ndarray, out_size: tuple[int, int],
                   rng: np.random.Generator, supersample: int, config: PrintConfig,
-                  holes: CutPhotoConfig | None = None) -> Scene:
+                  holes: CutPhotoConfig | None = None, framing: float | None = None) -> Scene:
     p = _sample_print(rng, config)
     photo_h, photo_w = photo.shape[:2]
     content = (p["print_width_mm"], p["print_width_mm"] * photo_h / photo_w)
     border = p["border_mm"]
     stage = stage_medium(photo, points, background, out_size, rng, supersample, config.scene, content, border,
-                         p.pop("bend"))
+                         p.pop("bend"), framing)
     samples_per_mm = stage.camera_px_per_mm * supersample
     printed = fit_content(photo, samples_per_mm * content[0] / photo_w)
     paper = p["paper_white"] * np.array([1 - p["paper_tint"] / 2, 1.0, 1 + p["paper_tint"] / 2], np.float32)
@@ -170,7 +170,8 @@ def _cut_holes(radiance: np.ndarray, photo: np.ndarray, points: np.ndarray, stag
 
 
 def _render_replay(photo: np.ndarray, points: np.ndarray, background: np.ndarray, out_size: tuple[int, int],
-                   rng: np.random.Generator, supersample: int, config: ReplayConfig) -> Scene:
+                   rng: np.random.Generator, supersample: int, config: ReplayConfig,
+                   framing: float | None = None) -> Scene:
     names = ("screen_width_mm", "pitch_mm", "fill_factor", "row_fill", "gamma", "black_level", "brightness",
              "white_point_r", "white_point_b", "backlight_falloff", "reflection", "bezel_mm", "corner_radius_mm",
              "bezel_reflectance")
@@ -181,7 +182,8 @@ def _render_replay(photo: np.ndarray, points: np.ndarray, background: np.ndarray
     rows = max(8, round(p["screen_width_mm"] * photo_h / photo_w / pitch))
     content = (columns * pitch, rows * pitch)
     bezel = p["bezel_mm"]
-    stage = stage_medium(photo, points, background, out_size, rng, supersample, config.scene, content, bezel, None)
+    stage = stage_medium(photo, points, background, out_size, rng, supersample, config.scene, content, bezel, None,
+                         framing)
     shrinking = columns < photo_w
     shown = cv2.resize(photo, (columns, rows), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
     white = p["brightness"] * np.array([p["white_point_r"], 1.0, p["white_point_b"]], np.float32)
@@ -296,12 +298,16 @@ def _check_out_size(out_size: object) -> tuple[int, int]:
 
 def render_scene(kind: str, photo: np.ndarray, points: np.ndarray, background: np.ndarray | None,
                  out_size: tuple[int, int], rng: np.random.Generator, *, supersample: int = 3,
-                 config: LiveConfig | PrintConfig | ReplayConfig | CutPhotoConfig | None = None) -> Scene:
+                 config: LiveConfig | PrintConfig | ReplayConfig | CutPhotoConfig | None = None,
+                 framing: float | None = None) -> Scene:
     """The supersampled linear scene of ``kind`` ("live" or a simulated attack, :data:`KINDS`), before the camera.
 
     ``photo`` is uint8 RGB; ``points`` (N, 2) are face points in its pixels (e.g. YuNet's 5 landmarks and the
     4 face-box corners); ``background`` (uint8 RGB, unused for "live") is the room the medium is held in;
     ``out_size`` is the camera's (width, height). The returned points are in output pixel coordinates.
+    ``framing`` (attacks) is how many output px a photo px of the face spans at ``face_scale`` 1: give it when
+    ``photo`` is a cut-out of a larger frame, so the face keeps the size it has in a live capture of that frame
+    (default: ``photo`` fitted to the output).
     """
     if kind not in KINDS:
         raise SimulationError(f"unknown kind {kind!r}; valid kinds are {', '.join(KINDS)}")
@@ -318,23 +324,25 @@ def render_scene(kind: str, photo: np.ndarray, points: np.ndarray, background: n
         return _render_live(photo, points, out_size, rng, supersample, config)
     background = _check_image("background", background)
     if kind == "print":
-        return _render_print(photo, points, background, out_size, rng, supersample, config)
+        return _render_print(photo, points, background, out_size, rng, supersample, config, framing=framing)
     if kind == "cut_photo":
-        return _render_print(photo, points, background, out_size, rng, supersample, config.print, holes=config)
-    return _render_replay(photo, points, background, out_size, rng, supersample, config)
+        return _render_print(photo, points, background, out_size, rng, supersample, config.print, holes=config,
+                             framing=framing)
+    return _render_replay(photo, points, background, out_size, rng, supersample, config, framing)
 
 
 def simulate(kind: str, photo: np.ndarray, points: np.ndarray, background: np.ndarray | None,
              out_size: tuple[int, int], rng: np.random.Generator, *, supersample: int = 3,
              config: LiveConfig | PrintConfig | ReplayConfig | CutPhotoConfig | None = None,
-             camera: CameraConfig | None = None) -> Simulated:
+             camera: CameraConfig | None = None, framing: float | None = None) -> Simulated:
     """Render ``kind`` with :func:`render_scene` and photograph it with the shared camera model.
 
     ``camera`` defaults to ``CameraConfig()``. ``params`` holds every sampled value as plain Python values, the
     camera's prefixed ``camera_``, and the derived physical scale (``camera_px_per_mm``,
     ``halftone_period_camera_px``, ``display_pitch_camera_px``).
     """
-    scene = render_scene(kind, photo, points, background, out_size, rng, supersample=supersample, config=config)
+    scene = render_scene(kind, photo, points, background, out_size, rng, supersample=supersample, config=config,
+                         framing=framing)
     image, camera_params = capture(scene.linear, supersample, rng, CameraConfig() if camera is None else camera)
     params = {"kind": kind, **_plain(scene.params), **{f"camera_{key}": value for key, value in camera_params.items()}}
     return Simulated(image, scene.points.astype(np.float64), params, kind)

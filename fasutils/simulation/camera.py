@@ -34,6 +34,8 @@ class CameraConfig:
 
     exposure: Range = (0.85, 1.15)  # gain on linear radiance: auto-exposure error
     white_balance: Range = (0.92, 1.08)  # residual gain of R and of B relative to G: white-balance error
+    auto_exposure: Range | None = None  # metering: gain bringing the scene's mean linear level into this range
+    auto_white_balance: Range = (0.0, 0.0)  # grey-world correction strength (0: none, 1: channel means equalized)
     psf_sigma_px: Range = (0.35, 1.0)  # Gaussian optics blur (defocus, lens), camera px
     motion_probability: float = 0.25  # chance of hand-shake blur in a capture
     motion_length_px: Range = (1.0, 4.0)  # length of the straight motion path, camera px, random direction
@@ -41,10 +43,16 @@ class CameraConfig:
     read_noise: Range = (0.001, 0.006)  # read-noise std, in units of full scale (linear)
     demosaic: tuple[str, ...] = ("bilinear", "edge_aware")  # methods drawn with equal probability
     jpeg_quality: Range | None = (70.0, 95.0)  # JPEG quality (integer after sampling); None: no JPEG
+    saturation: Range = (1.0, 1.0)  # image processing: colour saturation about the grey of each pixel (1: none)
+    contrast: Range = (1.0, 1.0)  # image processing: encoded values stretched about mid-grey (1: none)
 
     def __post_init__(self) -> None:
-        for name in ("exposure", "white_balance", "psf_sigma_px", "motion_length_px", "shot_noise", "read_noise"):
+        for name in ("exposure", "white_balance", "psf_sigma_px", "motion_length_px", "shot_noise", "read_noise",
+                     "saturation", "contrast"):
             _check_range(name, getattr(self, name), minimum=0.0)
+        _check_range("auto_white_balance", self.auto_white_balance, minimum=0.0, maximum=1.0)
+        if self.auto_exposure is not None:
+            _check_range("auto_exposure", self.auto_exposure, minimum=1e-3, maximum=1.0)
         if self.jpeg_quality is not None:
             _check_range("jpeg_quality", self.jpeg_quality, minimum=1.0, maximum=100.0)
         if not 0.0 <= self.motion_probability <= 1.0:
@@ -100,6 +108,10 @@ def sample_params(rng: np.random.Generator, config: CameraConfig = CameraConfig(
         "read_noise": float(rng.uniform(*config.read_noise)),
         "demosaic": str(config.demosaic[int(rng.integers(len(config.demosaic)))]),
         "jpeg_quality": quality,
+        "saturation": float(rng.uniform(*config.saturation)),
+        "auto_exposure_target": None if config.auto_exposure is None else float(rng.uniform(*config.auto_exposure)),
+        "auto_white_balance": float(rng.uniform(*config.auto_white_balance)),
+        "contrast": float(rng.uniform(*config.contrast)),
     }
 
 
@@ -176,21 +188,45 @@ def check_scene(scene: np.ndarray, supersample: int) -> None:
                               "and at least 2 camera pixels each way")
 
 
+def adjust_colour(encoded: np.ndarray, saturation: float, contrast: float) -> np.ndarray:
+    """Image processing on encoded (sRGB, 0-1) values: colour saturation about each pixel's grey, then contrast
+    about mid-grey (1 and 1: unchanged). Cameras differ here, webcams and phones alike."""
+    if saturation == 1.0 and contrast == 1.0:
+        return encoded
+    grey = encoded.mean(axis=2, keepdims=True)
+    return 0.5 + contrast * (grey + saturation * (encoded - grey) - 0.5)
+
+
+def metering_gains(scene: np.ndarray, exposure_target: float | None, white_balance: float) -> np.ndarray:
+    """Per-channel gains a camera's metering applies: grey world to the power ``white_balance`` (the channel means
+    pulled towards their mean), then one gain bringing the mean linear level to ``exposure_target`` (None: no
+    auto exposure). As webcams do, a dim print and a bright screen come out at similar levels and colours."""
+    means = np.maximum(scene.reshape(-1, 3).mean(axis=0), 1e-6)  # (3,) linear channel means
+    gains = (means.mean() / means) ** white_balance
+    if exposure_target is not None:
+        gains = gains * exposure_target / float((means * gains).mean())
+    return gains.astype(np.float32)
+
+
 def capture(scene: np.ndarray, supersample: int, rng: np.random.Generator,
             config: CameraConfig = CameraConfig()) -> tuple[np.ndarray, dict]:
     """Photograph a supersampled linear-RGB scene; returns (uint8 RGB image of H x W, the sampled parameters).
 
-    Chain: exposure and white-balance gain, motion blur, Gaussian PSF, point sampling, RGGB mosaic,
-    shot and read noise, demosaic, sRGB encoding, 8-bit quantization, JPEG round trip.
+    Chain: metering (auto exposure and grey-world white balance, when configured), exposure and white-balance
+    error, motion blur, Gaussian PSF, point sampling, RGGB mosaic, shot and read noise, demosaic, sRGB encoding,
+    saturation and contrast, 8-bit quantization, JPEG round trip.
     """
     check_scene(scene, supersample)
     params = sample_params(rng, config)
     gains = params["exposure"] * np.array([params["white_balance_r"], 1.0, params["white_balance_b"]], np.float32)
+    gains = gains * metering_gains(scene, params["auto_exposure_target"], params["auto_white_balance"])
     lit = scene.astype(np.float32, copy=False) * gains
     sharp = point_sample(optics(lit, supersample, params["psf_sigma_px"], params["motion_length_px"],
                                 params["motion_angle_deg"]), supersample)
     raw = add_sensor_noise(bayer_mosaic(sharp), rng, params["shot_noise"], params["read_noise"])
-    image = np.round(linear_to_srgb(demosaic(raw, params["demosaic"])) * 255.0).astype(np.uint8)
+    encoded = linear_to_srgb(demosaic(raw, params["demosaic"]))
+    encoded = adjust_colour(encoded, params["saturation"], params["contrast"])  # the camera's own processing
+    image = np.round(np.clip(encoded, 0.0, 1.0) * 255.0).astype(np.uint8)
     params["jpeg_bytes"] = None
     if params["jpeg_quality"] is not None:
         image, params["jpeg_bytes"] = jpeg_roundtrip(image, params["jpeg_quality"])

@@ -38,6 +38,21 @@ class SceneConfig:
     glare: Range = (0.0, 0.12)  # peak of a specular lobe, linear radiance
     glare_radius: Range = (0.1, 0.4)  # its width, fraction of the frame
     background_blur_px: Range = (0.0, 2.5)  # defocus of the background, camera px
+    fill_frame: bool = False  # a tight attack: the medium's content covers the whole frame (no border in view)
+
+
+@dataclass(frozen=True)
+class BackdropConfig:
+    """A matted person placed before a backdrop: a scene (as the attacks are held in) or a plain wall, relit."""
+
+    plain_share: float = 0.2  # chance of a plain wall (a studio-like backdrop) instead of a scene
+    scene_zoom: Range = (1.0, 2.0)  # how much of the scene the frame shows: 1 all of it (short side), 2 half
+    blur_px: Range = (0.5, 4.0)  # defocus of the backdrop behind the person, photo px
+    wall_value: Range = (0.25, 0.85)  # plain wall: brightness (HSV value, sRGB)
+    wall_saturation: Range = (0.0, 0.25)
+    wall_gradient: Range = (0.0, 0.3)  # relative change of its brightness across the photo
+    illumination: Range = (0.7, 1.25)  # light on the person relative to the backdrop's radiance
+    colour_cast: Range = (0.0, 0.5)  # how far the person takes on the backdrop's mean colour (0: not at all)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,14 @@
 
 Every face of the live pool (:mod:`fasutils.data.live_pool`) is photographed by the same camera model as a live
 capture and as each simulated attack (:mod:`fasutils.simulation.attacks`), so the only difference a classifier can
-learn is the attack itself. A spoof stays in the split of the live face it was made from. The build runs on all
-cores with a progress bar, writes into a temporary folder renamed into place when complete (an interrupted build
-leaves nothing half-written), and is reused when the same specification was built before.
+learn is the attack itself. Live and attack share their context too: a person with a matte (the studio headshots)
+stands before a scene or wall (:mod:`fasutils.simulation.backdrops`) in the live capture and in the photo an
+attacker shows; the face has the same size in the frame in both; and most attacks are *tight*, the medium filling
+the frame with no border or bezel in view, as in most real replays (measured with
+:func:`fasutils.evaluation.context_probe.context_probe`). A spoof stays in the split of the live face it was made
+from. The build runs on all cores with a progress bar, writes into a temporary folder renamed into place when
+complete (an interrupted build leaves nothing half-written), and is reused when the same specification was built
+before.
 
 Run-time local cache for research and teaching; not redistributed; no derivatives shared.
 Introduced in ``00_environment_and_data.ipynb``.
@@ -12,8 +17,10 @@ Introduced in ``00_environment_and_data.ipynb``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import shutil
@@ -28,6 +35,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm  # text bars: work in terminals, notebooks and CI logs alike
 
+from fasutils.core.errors import SimulationError
+from fasutils.core.images import over_background
 from fasutils.core.paths import cache_dir
 from fasutils.data.faces import FaceDetector, face_points
 from fasutils.data.live_pool import (
@@ -40,9 +49,28 @@ from fasutils.data.live_pool import (
 from fasutils.data.readers import read_manifest, write_manifest
 from fasutils.data.records import ReadReport, Record
 from fasutils.simulation.attacks import simulate
-from fasutils.simulation.configs import KINDS, SIMULATED_ATTACKS
+from fasutils.simulation.backdrops import place_in_scene
+from fasutils.simulation.camera import CameraConfig, adjust_colour
+from fasutils.simulation.configs import (
+    KINDS,
+    SIMULATED_ATTACKS,
+    CutPhotoConfig,
+    LiveConfig,
+    PrintConfig,
+    ReplayConfig,
+    SceneConfig,
+)
 
-BUILDER_VERSION = 1  # bump when the generated images change, so cached builds are rebuilt
+BUILDER_VERSION = 4  # bump when the generated images change, so cached builds are rebuilt
+# One camera for every capture, live or attack. It meters as webcams do (auto exposure, grey-world white balance),
+# so a dim print and a bright screen come out at levels and colours a live capture has too, and its processing
+# varies, so a medium's own loss of colour and contrast is not outside what live captures show.
+CAMERA = CameraConfig(auto_exposure=(0.15, 0.35), auto_white_balance=(0.5, 1.0), saturation=(0.6, 1.3),
+                      contrast=(0.75, 1.2))
+PHOTO_PRINT_SATURATION = (0.8, 1.0)  # photo prints keep most of the chroma of skin tones (PrintConfig: 0.7-0.9)
+# The attacker's photo was taken by another camera, most often a phone, whose processing is punchier than a
+# webcam's: saturation and contrast raised before the photo is printed or shown (the medium then takes some back).
+SOURCE_PHOTO_SATURATION, SOURCE_PHOTO_CONTRAST = (1.0, 1.5), (1.0, 1.2)
 
 
 @dataclass(frozen=True)
@@ -54,12 +82,23 @@ class DatasetSpec:
     attacks: tuple[str, ...] = SIMULATED_ATTACKS
     min_native_face_width: float = 36.0  # px in the original photo; smaller faces are left out
     min_face_width: float = 80.0  # px in the stored source crop (small faces are upsampled, and flagged)
-    context: float = 3.0  # source crop side / face size; the output keeps 1/frame_shrink of it (~2.7x)
-    frame_shrink: float = 1.1  # output side = crop side / frame_shrink, so live framing never magnifies
-    medium_extent: tuple[float, float] = (1.5, 2.5)  # how much of the photo an attack shows, in face sizes
-    max_side: int = 400  # px, source crops larger than this are downsampled
+    context: float = 3.0  # live frame side / face size, before the output keeps 1/frame_shrink of it (~2.7x)
+    frame_shrink: float = 1.1  # output side = frame side / frame_shrink, so live framing never magnifies
+    source_context: float = 4.5  # stored source crop side / face size: what a tight attack's medium shows
+    tight_share: float = 0.85  # share of attacks whose medium fills the frame (no border or bezel in view)
+    shared_context: bool = True  # matted people stand in the attacks' kinds of scenes, attack photos as a phone
+    # took them; False: people before their studio backdrop, as photographed (the context shortcut, for comparison)
+    medium_extent: tuple[float, float] = (1.5, 2.5)  # how much of the photo a bordered attack shows, face sizes
+    max_side: int = 400  # px, live frames larger than this are downsampled (source crops in proportion)
     max_faces: int | None = None  # keep at most this many faces (QUICK: 120)
     workers: int = 2  # processes; 0 renders in this process (for debugging)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.tight_share <= 1.0:
+            raise SimulationError(f"tight_share must lie in [0, 1], not {self.tight_share!r}")
+        if not self.source_context >= self.context > 0:
+            raise SimulationError(f"source_context ({self.source_context}) must be at least context "
+                                  f"({self.context}), which must be positive")
 
     @classmethod
     def for_mode(cls, quick: bool, **overrides) -> DatasetSpec:
@@ -135,8 +174,8 @@ def collect_faces(spec: DatasetSpec, detector: FaceDetector) -> tuple[list[PoolF
     faces = []
     for image in tqdm(images, desc="finding faces", unit="photo"):
         try:
-            found = faces_of(image, detector, spec.min_native_face_width, spec.context, spec.min_face_width,
-                             spec.max_side)
+            found = faces_of(image, detector, spec.min_native_face_width, spec.source_context, spec.min_face_width,
+                             math.ceil(spec.max_side * spec.source_context / spec.context))
         except Exception as error:  # a broken photo is reported, not fatal: the pool is built from the rest
             skipped.append(SkippedSource(image.key, f"{type(error).__name__}: {error}"))
             continue
@@ -187,24 +226,55 @@ def medium_content(photo: np.ndarray, points: np.ndarray, extent: float) -> tupl
     return np.ascontiguousarray(photo[top:bottom, left:right]), points - (left, top)
 
 
+def _attack_config(kind: str, tight: bool) -> PrintConfig | ReplayConfig | CutPhotoConfig:
+    """The attack's configuration in the dataset: the face as large in the frame as in live captures, and for a
+    tight attack the medium filling the frame."""
+    scene = dataclasses.replace(SceneConfig(), face_scale=LiveConfig().face_scale, fill_frame=tight)
+    printed = PrintConfig(scene=scene, saturation=PHOTO_PRINT_SATURATION)
+    if kind == "cut_photo":
+        return CutPhotoConfig(print=printed)
+    return printed if kind == "print" else ReplayConfig(scene=scene)
+
+
 def _photograph(source_path: str, points_json: str, kind: str, seed: int, out_side: int, target: str,
-                medium_extent: tuple[float, float]) -> dict:
+                spec: DatasetSpec) -> dict:
     cv2.setNumThreads(1)  # one process per core already
     rng = np.random.default_rng(seed)
-    photo = cv2.cvtColor(cv2.imread(source_path), cv2.COLOR_BGR2RGB)
+    stored = cv2.imread(source_path, cv2.IMREAD_UNCHANGED)
+    photo = cv2.cvtColor(stored[..., :3], cv2.COLOR_BGR2RGB)
     points = np.array(json.loads(points_json))
     scenes = backgrounds()
-    background = scenes[int(rng.integers(len(scenes)))]
-    extent = float(rng.uniform(*medium_extent)) if kind != "live" else None
-    if extent is not None:
-        photo, points = medium_content(photo, points, extent)
-    shot = simulate(kind, photo, points, background, (out_side, out_side), rng)
+    background = scenes[int(rng.integers(len(scenes)))]  # the room the capture is made in
+    params: dict = {}
+    matted = stored.shape[2] == 4
+    if matted and spec.shared_context:  # a matted person: in the room (live), or in another scene (attacker's photo)
+        behind = background if kind == "live" else scenes[int(rng.integers(len(scenes)))]
+        photo, params = place_in_scene(photo, stored[..., 3], behind, rng)
+    elif matted:  # before the studio backdrop, as read_image shows a transparent photo
+        photo = over_background(np.dstack([photo, stored[..., 3]]))
+    frame, frame_points = medium_content(photo, points, spec.context)
+    framing = out_side / frame.shape[0]  # output px per source px: the face as large as in the live capture
+    tight = kind != "live" and bool(rng.random() < spec.tight_share)
+    if kind == "live":
+        extent, photo, points = None, frame, frame_points
+        shot = simulate(kind, photo, points, None, (out_side, out_side), rng, camera=CAMERA)
+    else:
+        if spec.shared_context:
+            saturation, contrast = (float(rng.uniform(*r)) for r in (SOURCE_PHOTO_SATURATION, SOURCE_PHOTO_CONTRAST))
+            processed = adjust_colour(photo.astype(np.float32) / 255, saturation, contrast)
+            photo = np.round(np.clip(processed, 0, 1) * 255).astype(np.uint8)
+            params.update(source_saturation=saturation, source_contrast=contrast)
+        extent = spec.source_context if tight else float(rng.uniform(*spec.medium_extent))
+        if not tight:
+            photo, points = medium_content(photo, points, extent)
+        shot = simulate(kind, photo, points, background, (out_side, out_side), rng,
+                        config=_attack_config(kind, tight), framing=framing, camera=CAMERA)
     quality = int(shot.params.get("camera_jpeg_quality") or 95)  # re-encoding at the camera's own quality
     cv2.imwrite(target, cv2.cvtColor(shot.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     corners = shot.points[5:]
     (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
-    params = {k: v for k, v in shot.params.items() if isinstance(v, int | float | str | bool) or v is None}
-    params["medium_extent"] = extent
+    params.update({k: v for k, v in shot.params.items() if isinstance(v, int | float | str | bool) or v is None})
+    params.update(medium_extent=extent, tight=tight, matted=matted)
     return {"box": (float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
             "landmarks": shot.points[:5].tolist(), "params": params}
 
@@ -235,13 +305,14 @@ def build_dataset(spec: DatasetSpec, detector: FaceDetector, force: bool = False
     jobs, meta = [], []
     for index, face in enumerate(faces):
         source_path = partial / "sources" / f"{index:04d}.png"
-        cv2.imwrite(str(source_path), cv2.cvtColor(face.crop, cv2.COLOR_RGB2BGR))
-        out_side = int(round(face.crop.shape[0] / spec.frame_shrink))
+        stored = cv2.cvtColor(face.crop, cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(source_path), stored if face.matte is None else np.dstack([stored, face.matte]))
+        out_side = int(round(face.crop.shape[0] * spec.context / spec.source_context / spec.frame_shrink))
         points = json.dumps(face_points(face.box, face.landmarks).tolist())
         for kind in ("live", *spec.attacks):
             target = partial / "images" / f"{index:04d}_{kind}.jpg"
             jobs.append((str(source_path), points, kind, _seed(spec.seed, face.key, kind), out_side, str(target),
-                         spec.medium_extent))
+                         spec))
             meta.append((face, kind, target))
     records, params = [], []
     backgrounds()  # fail here, once, if a background scene cannot be loaded

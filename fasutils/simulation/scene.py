@@ -142,17 +142,39 @@ def face_box(points: np.ndarray) -> tuple[np.ndarray, float]:
     return (low + high) / 2, float(max(high - low))
 
 
+def _covers_frame(sheet: _Sheet, content_mm: tuple[float, float], out_size: tuple[int, int]) -> bool:
+    """Whether the medium's content (its outline, bent or not, as projected) contains all four frame corners."""
+    steps, ones = np.linspace(0, 1, 33)[:-1], np.ones(32)
+    u1, v1 = content_mm
+    edges = ((steps * u1, 0 * ones), (u1 * ones, steps * v1), (u1 - steps * u1, v1 * ones), (0 * ones, v1 - steps * v1))
+    outline = np.concatenate([np.stack(edge, 1) for edge in edges])
+    projected = sheet.project(outline)
+    if not np.all(np.isfinite(projected)):
+        return False
+    contour = projected.astype(np.float32).reshape(-1, 1, 2)
+    width, height = out_size
+    corners = ((-0.5, -0.5), (width - 0.5, -0.5), (width - 0.5, height - 0.5), (-0.5, height - 0.5))
+    return all(cv2.pointPolygonTest(contour, corner, False) > 0 for corner in corners)
+
+
 def _place_sheet(photo_shape: tuple[int, ...], points: np.ndarray, mm_per_px: tuple[float, float],
                  out_size: tuple[int, int], rng: np.random.Generator, config: SceneConfig,
-                 bend: tuple[float, float] | None, light: np.ndarray) -> tuple[_Sheet, np.ndarray, dict]:
-    """Pose the sheet so the face keeps about its size relative to the frame and every point stays in view."""
+                 bend: tuple[float, float] | None, light: np.ndarray,
+                 framing: float | None = None) -> tuple[_Sheet, np.ndarray, dict]:
+    """Pose the sheet so the face keeps about its size relative to the frame and every point stays in view.
+
+    The face appears ``framing x face_scale`` times its photo size (default: the photo's size relative to the
+    frame). With ``config.fill_frame`` the content must also cover the frame: angles and shift shrink until it
+    does.
+    """
     width, height = out_size
     photo_h, photo_w = photo_shape[:2]
     uv_points = (points + 0.5) * np.asarray(mm_per_px)
     centre_px, size_px = face_box(points)
     centre_mm = (centre_px + 0.5) * np.asarray(mm_per_px)
     size_mm = size_px * math.sqrt(mm_per_px[0] * mm_per_px[1])
-    frame_ratio = math.sqrt(width * height / (photo_w * photo_h))
+    frame_ratio = math.sqrt(width * height / (photo_w * photo_h)) if framing is None else framing
+    content_mm = (photo_w * mm_per_px[0], photo_h * mm_per_px[1])
     hfov = sample_range(rng, config.hfov_deg)
     focal = (width / 2) / math.tan(math.radians(hfov) / 2)
     angles = {name: sample_range(rng, getattr(config, name)) for name in ("yaw_deg", "pitch_deg", "roll_deg")}
@@ -169,12 +191,18 @@ def _place_sheet(photo_shape: tuple[int, ...], points: np.ndarray, mm_per_px: tu
         sheet = _Sheet(rotation_matrix(**angles), translation, pivot, focal, principal, radius, sign,
                        float(centre_mm[0]))
         projected = sheet.project(uv_points)
-        if np.all(np.isfinite(projected)) and np.all(projected >= 1) and np.all(projected <= (width - 2, height - 2)):
+        in_view = (np.all(np.isfinite(projected)) and np.all(projected >= 1)
+                   and np.all(projected <= (width - 2, height - 2)))
+        if in_view and (not config.fill_frame or _covers_frame(sheet, content_mm, out_size)):
             break
-        scale, shift = scale * 0.9, shift * 0.7
+        if in_view:  # in view, but the medium's edge shows: hold it straighter and centred
+            angles, shift = {name: angle * 0.7 for name, angle in angles.items()}, shift * 0.7
+        else:
+            scale, shift = scale * 0.9, shift * 0.7
     else:
         raise SimulationError(f"the face (points spanning {size_px:.0f} photo px) cannot be placed inside a "
-                              f"{width}x{height} output; use a larger out_size or smaller face_scale")
+                              f"{width}x{height} output{' with the medium filling it' if config.fill_frame else ''}"
+                              "; use a larger out_size, a smaller face_scale or (to fill) a larger photo")
     params = {"face_scale": scale, "face_shift_x": float(shift[0]), "face_shift_y": float(shift[1]),
               "hfov_deg": hfov, "focal_px": focal, "distance_mm": float(distance), **angles,
               "bend_radius_mm": None if bend is None else radius, "bend_sign": None if bend is None else sign}
@@ -233,11 +261,15 @@ def _ray_maps(sheet: _Sheet, out_size: tuple[int, int], supersample: int, light:
 
 def stage_medium(photo: np.ndarray, points: np.ndarray, background: np.ndarray, out_size: tuple[int, int],
                  rng: np.random.Generator, supersample: int, config: SceneConfig, content_mm: tuple[float, float],
-                 margin_mm: float, bend: tuple[float, float] | None) -> Stage:
-    """Pose the medium, cast rays, and prepare background and lighting for the region the medium covers."""
+                 margin_mm: float, bend: tuple[float, float] | None, framing: float | None = None) -> Stage:
+    """Pose the medium, cast rays, and prepare background and lighting for the region the medium covers.
+
+    ``framing``: output px per photo px of the face at ``face_scale`` 1 (default: the photo fitted to the frame).
+    """
     mm_per_px = (content_mm[0] / photo.shape[1], content_mm[1] / photo.shape[0])
     light_dir = _unit_light(sample_range(rng, config.light_angle_deg), float(rng.uniform(0, 360)))
-    sheet, projected, params = _place_sheet(photo.shape, points, mm_per_px, out_size, rng, config, bend, light_dir)
+    sheet, projected, params = _place_sheet(photo.shape, points, mm_per_px, out_size, rng, config, bend, light_dir,
+                                            framing)
     maps = _ray_maps(sheet, out_size, supersample, light_dir)
     inside = ((maps[..., 0] > -margin_mm - 1) & (maps[..., 0] < content_mm[0] + margin_mm + 1)
               & (maps[..., 1] > -margin_mm - 1) & (maps[..., 1] < content_mm[1] + margin_mm + 1))

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fasutils.core.errors import FasError
+from fasutils.core.errors import ToolingError
 from fasutils.core.files import atomic_write_text
 from fasutils.core.paths import build_dir, project_root, shipped_model
 
@@ -48,10 +48,6 @@ MIME_TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "te
               ".onnx": "application/octet-stream", ".json": "application/json"}
 ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp",
                      "Cross-Origin-Resource-Policy": "same-origin", "Cache-Control": "no-cache"}
-
-
-class WebError(FasError, RuntimeError):
-    """The browser demo cannot be built or served (npm missing, the runtime package absent, a busy port)."""
 
 
 def web_source() -> Path:
@@ -71,7 +67,7 @@ def pinned_ort_version(web_dir: Path) -> str:
 
 def ort_runtime(web_dir: Path | None = None) -> Path:
     """``web/node_modules/onnxruntime-web/dist``, installed from the lock file with ``npm ci`` if it is missing or
-    not the pinned version; :class:`WebError` when npm is absent or the install fails."""
+    not the pinned version; :class:`ToolingError` when npm is absent or the install fails."""
     web_dir = web_dir or web_source()
     package = web_dir / "node_modules" / ORT_PACKAGE
     wanted = pinned_ort_version(web_dir)
@@ -83,16 +79,16 @@ def ort_runtime(web_dir: Path | None = None) -> Path:
     if installed() != wanted or not all((package / "dist" / f).is_file() for f in ORT_FILES):
         npm = shutil.which("npm")
         if npm is None:
-            raise WebError(f"{ORT_PACKAGE} {wanted} is not installed in {web_dir / 'node_modules'} and npm is not on "
-                           "PATH: install Node.js and npm (Debian: apt-get install npm), then run `npm ci` in "
-                           f"{web_dir}")
+            raise ToolingError(f"{ORT_PACKAGE} {wanted} is not installed in {web_dir / 'node_modules'} and npm is "
+                               "not on PATH: install Node.js and npm (Debian: apt-get install npm), then run `npm ci` "
+                               f"in {web_dir}")
         print(f"installing {ORT_PACKAGE} {wanted} with npm ci in {web_dir} ...", flush=True)
         done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=web_dir, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL)
         if done.returncode != 0 or installed() != wanted:
             tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
-            raise WebError(f"`npm ci` in {web_dir} did not install {ORT_PACKAGE} {wanted} (exit {done.returncode}): "
-                           f"{tail}")
+            raise ToolingError(f"`npm ci` in {web_dir} did not install {ORT_PACKAGE} {wanted} "
+                               f"(exit {done.returncode}): {tail}")
     return package / "dist"
 
 
@@ -108,11 +104,11 @@ def default_calibration() -> np.ndarray:
     the data ``python -m fasutils bench`` calibrates its INT8 models on."""
     print("INT8 calibration: crops of notebook 00's QUICK data (built into the cache first if missing: a few minutes, "
           "once)", flush=True)
-    from fasutils.benchmark.suite import _training_records
+    from fasutils.benchmark.suite import quick_training_records
     from fasutils.export.quantization import calibration_inputs
     from fasutils.training.checkpoints import load_for_inference
 
-    return calibration_inputs(_training_records(), load_for_inference(shipped_model())[1], count=CALIBRATION_COUNT)
+    return calibration_inputs(quick_training_records(), load_for_inference(shipped_model())[1], count=CALIBRATION_COUNT)
 
 
 def export_models(models_dir: Path, calibration: np.ndarray | None = None, force: bool = False) -> dict[str, Path]:
@@ -150,12 +146,14 @@ def export_models(models_dir: Path, calibration: np.ndarray | None = None, force
 
 
 def manifest(ort_version: str) -> dict:
-    """What the page needs besides the ONNX files: the detector's and the pipeline's settings, from their defaults."""
+    """What the page needs besides the ONNX files: the detector's and the pipeline's settings (their defaults) and the
+    shipped model's decision threshold (its card's)."""
     from fasutils.detection.boxes import PAD_VALUE
     from fasutils.detection.detectors import YoloV7Lite
     from fasutils.detection.pipeline import Pipeline
     from fasutils.detection.yolov7 import INPUT_NAME, OUTPUT_NAMES
     from fasutils.detection.yolov7_config import CONFIGS
+    from fasutils.training.checkpoints import decision_threshold
 
     detector = {name: p.default for name, p in inspect.signature(YoloV7Lite).parameters.items()
                 if name in {"input_size", "score_threshold", "nms_threshold", "config"}}
@@ -167,7 +165,7 @@ def manifest(ort_version: str) -> dict:
                          "num_classes": config.num_classes, "values_per_anchor": config.values_per_anchor},
             "classifiers": {"fp32": {"file": "models/classifier-fp32.onnx", "label": "suite FP32"},
                             "int8": {"file": "models/classifier-int8.onnx", "label": f"suite INT8 ({INT8_RECIPE})"}},
-            "default_classifier": "fp32", "decision_threshold": pipeline["threshold"],
+            "default_classifier": "fp32", "decision_threshold": decision_threshold(shipped_model()),
             "min_face": pipeline["min_face"], "onnxruntime_web": ort_version}
 
 
@@ -202,7 +200,7 @@ def onnx_pipeline(folder: str | Path, precision: str = "fp32", threads: int | No
     folder = Path(folder)
     files = json.loads((folder / "models" / "manifest.json").read_text())
     if precision not in files["classifiers"]:
-        raise WebError(f"precision must be one of {', '.join(files['classifiers'])}, not {precision!r}")
+        raise ToolingError(f"precision must be one of {', '.join(files['classifiers'])}, not {precision!r}")
     detector = YoloV7Lite(folder / files["detector"]["file"], threads=threads)
     return Pipeline(detector, [onnx_classifier(folder / files["classifiers"][precision]["file"], threads)],
                     progress=False)
@@ -225,16 +223,16 @@ class _Handler(SimpleHTTPRequestHandler):
 def serve(out_dir: str | Path, port: int = 8000, *, announce: bool = True) -> ThreadingHTTPServer:
     """A server of ``out_dir`` on 127.0.0.1:``port`` (0: a free port), bound but not yet serving: call its
     ``serve_forever()`` (in a thread, for tests) and ``shutdown()``. Prints what it serves unless ``announce`` is
-    false. :class:`WebError` if the folder is not a built demo or the port is taken."""
+    false. :class:`ToolingError` if the folder is not a built demo or the port is taken."""
     out = Path(out_dir)
     if not (out / "index.html").is_file() or not (out / "models" / "manifest.json").is_file():
-        raise WebError(f"{out} holds no built demo (index.html, models/manifest.json): run `python -m fasutils web` "
-                       "or fasutils.tooling.web.build_web first")
+        raise ToolingError(f"{out} holds no built demo (index.html, models/manifest.json): run "
+                           "`python -m fasutils web` or fasutils.tooling.web.build_web first")
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(_Handler, directory=str(out)))
     except OSError as error:
-        raise WebError(f"cannot listen on 127.0.0.1:{port} ({error.strerror}): choose another port with "
-                       "--port") from None
+        raise ToolingError(f"cannot listen on 127.0.0.1:{port} ({error.strerror}): choose another port with "
+                           "--port") from None
     server.daemon_threads = True
     if announce:
         url = f"http://127.0.0.1:{server.server_address[1]}/"

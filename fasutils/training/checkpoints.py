@@ -26,6 +26,7 @@ from fasutils.models.weights import load_minifasnet
 from fasutils.training.config import RESUME_FREE_FIELDS, TrainConfig
 
 CHECKPOINT_FORMAT = 1  # bump when the checkpoint layout changes
+DEFAULT_THRESHOLD = 0.5  # P(live) at or above which a face is live, for a model without a chosen threshold
 
 
 def atomic_save(obj: object, path: Path) -> None:
@@ -97,11 +98,14 @@ def config_differences(saved: dict, current: dict) -> list[str]:
 
 
 def save_for_inference(model: nn.Module, config: TrainConfig, path: str | Path, *,
-                       with_fourier: bool = False) -> Path:
+                       with_fourier: bool = False, threshold: float | None = None,
+                       notes: dict[str, object] | None = None) -> Path:
     """Write the model's plain state dict (without the Fourier branch unless asked) and a JSON config beside it.
 
     ``path`` (e.g. ``model.pt``) loads back with :func:`fasutils.models.weights.load_minifasnet` (our own layout); the
-    side file ``path.with_suffix(".json")`` holds the config and the input convention (RGB / 255, index 0 live).
+    side file ``path.with_suffix(".json")`` holds the config, the input convention (RGB / 255, index 0 live) and
+    the decision ``threshold`` on P(live) when one was chosen (see :func:`decision_threshold`), and ``notes``
+    (plain values: how the model was chosen, whether a QUICK run made it ...).
     Both are written atomically.
     """
     path = Path(path)
@@ -112,6 +116,11 @@ def save_for_inference(model: nn.Module, config: TrainConfig, path: str | Path, 
     atomic_save(state, path)
     about = {"weights": path.name, "config": config.to_dict(), "input": "RGB / 255, (3, H, W) float32",
              "crop": config.crop, "classes": list(config.input_convention().classes)}
+    if threshold is not None:
+        if not 0.0 <= threshold <= 1.0:
+            raise TrainingError(f"threshold must be a P(live) in [0, 1], not {threshold}")
+        about["threshold"] = float(threshold)
+    about |= notes or {}
     atomic_write_text(path.with_suffix(".json"), json.dumps(about, indent=2) + "\n")
     return path
 
@@ -128,3 +137,16 @@ def load_for_inference(path: str | Path) -> tuple[MiniFASNet, InputConvention]:
     loaded = load_minifasnet(path, num_classes=config.num_classes, variant=config.variant,
                              input_size=(config.input_size, config.input_size))
     return loaded.model.model, config.input_convention()
+
+
+def decision_threshold(path: str | Path) -> float:
+    """The P(live) threshold chosen for the model at ``path`` (its ``.json``), else :data:`DEFAULT_THRESHOLD`."""
+    side = Path(path).with_suffix(".json")
+    try:
+        threshold = json.loads(side.read_text()).get("threshold", DEFAULT_THRESHOLD)
+    except (OSError, ValueError, AttributeError) as error:
+        raise TrainingError(f"{side}: cannot read the model's configuration ({type(error).__name__}: "
+                            f"{error})") from None
+    if not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
+        raise TrainingError(f"{side}: threshold must be a P(live) in [0, 1], not {threshold!r}")
+    return float(threshold)

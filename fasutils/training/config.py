@@ -22,7 +22,8 @@ from fasutils.core.errors import TrainingError, positive_int
 from fasutils.data.crops import CONVENTIONS, CropConvention
 from fasutils.data.input_convention import InputConvention
 from fasutils.data.records import ATTACK_TYPES
-from fasutils.models.architecture import VARIANTS, MultiFTNet, minifasnet
+from fasutils.models.architecture import CLASSIFIER_STAGES, VARIANTS, MultiFTNet, minifasnet
+from fasutils.models.published import PUBLISHED
 from fasutils.spectral.fourier import fourier_target_size
 
 RESUME_FREE_FIELDS = ("num_workers",)  # may differ on resume: they do not change the result
@@ -35,7 +36,8 @@ class TrainConfig:
     variant: str = "V2SE"  # MiniFASNet variant, one of VARIANTS
     input_size: int = 80  # square crop side in px (80: minivision; 128: hairymax / johnraivenolazo)
     crop: str = "minivision-2.7"  # crop convention, a key of fasutils.data.crops.CONVENTIONS (its size -> input_size)
-    num_classes: int = 2  # 2: live / spoof; 6: one class per attack type (ATTACK_TYPES order, 0 = live)
+    num_classes: int = 2  # 2: live / spoof; 6: one class per attack type (ATTACK_TYPES order, 0 = live);
+    # fine-tuning: the source's own classes, live first, its spoof classes pooled into P(spoof)
     epochs: int = 25  # minivision trains 25, hairymax and johnraivenolazo 50
     batch_size: int = 64  # per process (minivision 1024 on 4 GPUs, hairymax 256)
     optimizer: str = "sgd"  # "sgd" (published) or "adamw"
@@ -51,12 +53,17 @@ class TrainConfig:
     augment: bool = True  # the published augmentations on training crops
     balance: str = "weights"  # "weights": class-weighted loss, "sampler": class-balanced draws, "none"
     seed: int = 0  # model init, sample order, augmentation and dropout all derive from it
+    init_from: str = ""  # "": from scratch; else a published model to fine-tune (fasutils.training.transfer)
+    freeze: tuple[str, ...] = ()  # classifier stages kept as they start (CLASSIFIER_STAGES names), BatchNorm too
+    anchor_weight: float = 0.0  # L2-SP: weight of sum ||w - w_source||^2 over the transferred weights
     num_workers: int = 0  # DataLoader worker processes (0: load in the training process)
 
     def __post_init__(self) -> None:
         choices = {"variant": tuple(VARIANTS), "crop": tuple(CONVENTIONS), "optimizer": ("sgd", "adamw"),
                    "schedule": ("auto", "step", "cosine"), "ft_target_from": ("augmented", "original"),
-                   "balance": ("weights", "sampler", "none"), "num_classes": (2, len(ATTACK_TYPES))}
+                   "balance": ("weights", "sampler", "none")}
+        if not self.init_from:
+            choices["num_classes"] = (2, len(ATTACK_TYPES))
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise TrainingError(f"{name} must be one of {', '.join(map(str, allowed))}, "
@@ -74,6 +81,14 @@ class TrainConfig:
         if self.cls_weight < 0 or self.ft_weight < 0 or self.cls_weight + self.ft_weight == 0:
             raise TrainingError(f"cls_weight and ft_weight must be >= 0 and not both 0, not "
                                 f"{self.cls_weight}, {self.ft_weight}")
+        unknown = [name for name in self.freeze if name not in CLASSIFIER_STAGES]
+        if unknown:
+            raise TrainingError(f"freeze names unknown stages {', '.join(map(repr, unknown))}; the classifier's "
+                                f"stages are {', '.join(CLASSIFIER_STAGES)}")
+        if (self.freeze or self.anchor_weight) and not self.init_from:
+            raise TrainingError("freeze and anchor_weight keep weights of a source model: set init_from too")
+        if self.anchor_weight < 0:
+            raise TrainingError(f"anchor_weight must be >= 0, not {self.anchor_weight}")
         if self.num_workers < 0:
             raise TrainingError(f"num_workers must be >= 0, not {self.num_workers}")
         fourier_map, target = -(-self.input_size // 8), fourier_target_size((self.input_size, self.input_size))[0]
@@ -94,6 +109,27 @@ class TrainConfig:
             return self.schedule
         return "step" if self.optimizer == "sgd" else "cosine"
 
+    @property
+    def per_attack_type(self) -> bool:
+        """One class per attack type (trained on the type), rather than live against spoof."""
+        return self.num_classes == len(ATTACK_TYPES) and not self.init_from
+
+    @property
+    def label_classes(self) -> int:
+        """The classes the loss tells apart: the attack types, or live and spoof."""
+        return len(ATTACK_TYPES) if self.per_attack_type else 2
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The model's output classes, live first: live/spoof, the attack types, or a fine-tuned source's own."""
+        if self.per_attack_type:
+            return tuple(ATTACK_TYPES)
+        if self.init_from in PUBLISHED:
+            source = PUBLISHED[self.init_from].convention
+            return (source.classes[source.live_index],
+                    *(name for index, name in enumerate(source.classes) if index != source.live_index))
+        return ("live", "spoof")
+
     def milestone_epochs(self) -> list[int]:
         """The step schedule's milestones in epochs: ``round(fraction * epochs)``, those inside the run."""
         return sorted({round(f * self.epochs) for f in self.milestones} & set(range(1, self.epochs)))
@@ -104,7 +140,7 @@ class TrainConfig:
 
     def input_convention(self) -> InputConvention:
         """How the trained model reads its input: this crop, RGB / 255, classes live/spoof (or ATTACK_TYPES)."""
-        classes = ("live", "spoof") if self.num_classes == 2 else tuple(ATTACK_TYPES)
+        classes = self.classes
         return InputConvention(f"fasutils MiniFASNet{self.variant} {self.crop} {self.input_size}x{self.input_size}",
                                self.crop_convention(), "rgb", 1 / 255, classes, 0)
 

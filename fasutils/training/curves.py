@@ -11,9 +11,12 @@ import matplotlib.pyplot as plt
 
 
 def training_curves(history: Sequence[dict]) -> plt.Figure:
-    """Losses, accuracies and validation AUC per epoch of a :func:`fasutils.training.loop.train` history."""
+    """Losses, accuracies and validation AUC per epoch of a :func:`fasutils.training.loop.train` history, and for a
+    fine-tune the distance of the weights from the source's."""
     epochs = [row["epoch"] for row in history]
-    figure, (losses, accuracy, auc) = plt.subplots(1, 3, figsize=(14, 3.6))
+    anchored = any(row.get("anchor_distance") is not None for row in history)
+    figure, axes = plt.subplots(1, 4 if anchored else 3, figsize=(18 if anchored else 14, 3.6))
+    losses, accuracy, auc = axes[:3]
     for key, label in (("train_cls_loss", "train cross-entropy"), ("train_ft_loss", "train Fourier MSE"),
                        ("val_loss", "val cross-entropy")):
         if any(row.get(key) is not None for row in history):
@@ -25,7 +28,12 @@ def training_curves(history: Sequence[dict]) -> plt.Figure:
     accuracy.set_title("accuracy")
     auc.plot(epochs, [row.get("val_auc") for row in history], marker=".", color="tab:green")
     auc.set_title("validation ROC AUC")
-    for axis, ylabel in ((losses, "loss"), (accuracy, "accuracy"), (auc, "AUC")):
+    labels = [(losses, "loss"), (accuracy, "accuracy"), (auc, "AUC")]
+    if anchored:  # a fine-tune: how far the weights moved from the source's (the L2-SP distance)
+        axes[3].plot(epochs, [row.get("anchor_distance") for row in history], marker=".", color="tab:purple")
+        axes[3].set_title("distance from the source weights")
+        labels.append((axes[3], "||w - w_source||"))
+    for axis, ylabel in labels:
         axis.set_xlabel("epoch")
         axis.set_ylabel(ylabel)
     losses.legend()

@@ -40,7 +40,7 @@ class SpoofTrainingDataset(Dataset):
             raise TrainingError(f"crop convention {convention.name!r} cuts {convention.size[0]}x{convention.size[1]} "
                                 f"crops, but the model takes {config.input_size}x{config.input_size}; pass "
                                 "dataclasses.replace(convention, size=...) or change input_size")
-        target = "is_spoof" if config.num_classes == 2 else "attack_type"
+        target = "attack_type" if config.per_attack_type else "is_spoof"
         self.crops = FaceCropDataset(records, convention, target=target)
         self.config = config
         self.train = train

@@ -50,15 +50,18 @@ from fasutils.training.checkpoints import (
     config_differences,
     read_checkpoint,
     rng_state,
+    save_for_inference,
     set_rng_state,
 )
 from fasutils.training.config import TrainConfig
 from fasutils.training.data import BalancedDistributedSampler, SpoofTrainingDataset, class_weights
 from fasutils.training.distributed import DistContext, any_rank, average_buffers, setup_distributed, sum_over_ranks
+from fasutils.training.transfer import anchor_distance, freeze, hold_frozen, start_model
 
 LAST, BEST, METRICS_CSV, METRICS_JSON = "last.pt", "best.pt", "metrics.csv", "metrics.json"
 HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_cls_loss", "train_ft_loss", "train_acc", "val_loss",
-                  "val_acc", "val_auc", "seconds")
+                  "val_acc", "val_auc", "anchor_distance", "seconds")
+EPOCHS_DIR = "epochs"  # keep_epochs: epoch_NNN.pt (+ .json) per finished epoch, each loadable for inference
 SUMS = ("loss", "cls", "ft", "correct", "count")  # per-epoch running sums (losses weighted by batch size)
 
 
@@ -98,7 +101,15 @@ def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer) -> torch.o
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
 
 
-def _evaluate(model: MultiFTNet, loader: DataLoader, device: torch.device) -> dict:
+def decision_logits(logits: Tensor, config: TrainConfig) -> Tensor:
+    """The logits the loss and the accuracy read: per attack type as they are; else (live, spoof), every spoof class
+    pooled by log-sum-exp, so P(spoof) is the sum of their softmax (a fine-tuned source's several spoof classes)."""
+    if config.per_attack_type:
+        return logits
+    return torch.cat([logits[:, :1], logits[:, 1:].logsumexp(1, keepdim=True)], 1)  # (B, 2)
+
+
+def _evaluate(model: MultiFTNet, loader: DataLoader, device: torch.device, config: TrainConfig) -> dict:
     """Validation loss (cross-entropy), accuracy and AUC of P(spoof) = 1 - P(live); None without data."""
     if len(loader.dataset) == 0:
         return {"val_loss": None, "val_acc": None, "val_auc": None}
@@ -107,9 +118,10 @@ def _evaluate(model: MultiFTNet, loader: DataLoader, device: torch.device) -> di
     with torch.no_grad():
         for images, targets, _ in loader:
             logits = model(images.to(device))  # (B, classes)
+            decisions = decision_logits(logits, config)
             targets = targets.to(device)
-            losses += nn.functional.cross_entropy(logits, targets, reduction="sum").item()
-            correct += (logits.argmax(1) == targets).sum().item()
+            losses += nn.functional.cross_entropy(decisions, targets, reduction="sum").item()
+            correct += (decisions.argmax(1) == targets).sum().item()
             scores += (1 - logits.softmax(1)[:, 0]).tolist()
             labels += (targets != 0).long().tolist()
     auc = float(roc_auc_score(labels, scores)) if len(set(labels)) == 2 else None
@@ -160,17 +172,19 @@ class _Run:
     """The state of one training run: model, optimizer, data and where it stands; rank 0 writes the files."""
 
     def __init__(self, config: TrainConfig, train_records: Sequence[Record], val_records: Sequence[Record],
-                 out_dir: Path, where: DistContext) -> None:
-        self.config, self.out_dir, self.where = config, out_dir, where
+                 out_dir: Path, where: DistContext, keep_epochs: bool = False) -> None:
+        self.config, self.out_dir, self.where, self.keep_epochs = config, out_dir, where, keep_epochs
         self.train_set = SpoofTrainingDataset(train_records, config, train=True)
         self.val_set = SpoofTrainingDataset(val_records, config, train=False)
         seed_everything(config.seed)
-        self.model = config.build_model().to(where.device)
+        self.model, self.anchor = start_model(config)
+        self.model.to(where.device)
+        freeze(self.model, config.freeze)
         torch.manual_seed(config.seed + where.rank)  # each process its own dropout stream
         self.net: nn.Module = self.model
         self.optimizer = _optimizer(config, self.model)
         self.scheduler = _scheduler(config, self.optimizer)
-        weights = class_weights(self.train_set.labels, config.num_classes) if config.balance == "weights" else None
+        weights = class_weights(self.train_set.labels, config.label_classes) if config.balance == "weights" else None
         self.cls_loss = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(where.device))
         if config.balance == "sampler":
             self.sampler = BalancedDistributedSampler(self.train_set, self.train_set.labels, where.world, where.rank,
@@ -240,6 +254,7 @@ class _Run:
         lr = self.optimizer.param_groups[0]["lr"]
         start = time.perf_counter()
         self.net.train()
+        hold_frozen(self.model, config.freeze)
         bar = tqdm(loader, total=steps, initial=self.step, desc=f"epoch {self.epoch + 1}/{config.epochs}",
                    unit="batch", disable=not (progress and self.where.main))
         with bar:
@@ -250,9 +265,12 @@ class _Run:
                 images, labels, targets = images.to(device), labels.to(device), targets.to(device)
                 output = self.net(images)  # logits (B, classes), with Fourier also the map (B, 1, h, w)
                 logits, fourier = output if config.with_fourier else (output, None)
-                cls_loss = self.cls_loss(logits, labels)
+                decisions = decision_logits(logits, config)
+                cls_loss = self.cls_loss(decisions, labels)
                 ft_loss = nn.functional.mse_loss(fourier, targets) if fourier is not None else cls_loss.new_zeros(())
                 loss = config.cls_weight * cls_loss + config.ft_weight * ft_loss
+                if config.anchor_weight:
+                    loss = loss + config.anchor_weight * self.anchor.penalty(self.model)
                 if any_rank(not torch.isfinite(loss).item(), world):  # before backward: keep the weights clean
                     raise TrainingError(
                         f"the loss became {loss.item()} at epoch {self.epoch + 1}, step {self.step + 1}; training "
@@ -264,7 +282,7 @@ class _Run:
                 count = len(labels)
                 for key, value in (("loss", loss.item() * count), ("cls", cls_loss.item() * count),
                                    ("ft", ft_loss.item() * count),
-                                   ("correct", (logits.argmax(1) == labels).sum().item()), ("count", count)):
+                                   ("correct", (decisions.argmax(1) == labels).sum().item()), ("count", count)):
                     self.partial[key] += value
                 bar.set_postfix(loss=f"{self.partial['loss'] / self.partial['count']:.4f}")
                 if on_step is not None:
@@ -275,7 +293,8 @@ class _Run:
         record = {"epoch": self.epoch + 1, "lr": lr, "train_loss": sums["loss"] / sums["count"],
                   "train_cls_loss": sums["cls"] / sums["count"], "train_ft_loss": sums["ft"] / sums["count"],
                   "train_acc": sums["correct"] / sums["count"]}
-        record |= _evaluate(self.model, self.val_loader, device)
+        record |= _evaluate(self.model, self.val_loader, device, config)
+        record["anchor_distance"] = None if self.anchor is None else anchor_distance(self.model, self.anchor)
         record["seconds"] = time.perf_counter() - start
         self.history.append(record)
         self.scheduler.step()
@@ -284,6 +303,8 @@ class _Run:
         if best:
             self.best_score, self.best_epoch = _score(record), record["epoch"]
         self.save(self.checkpoint(torch.get_rng_state()), best)
+        if self.keep_epochs and self.where.main:
+            save_for_inference(self.model, config, self.out_dir / EPOCHS_DIR / f"epoch_{record['epoch']:03d}.pt")
         if progress and self.where.main:
             shown = {k: round(v, 4) for k, v in record.items() if isinstance(v, float) and k != "seconds"}
             tqdm.write(f"epoch {record['epoch']}: {shown}")
@@ -298,15 +319,16 @@ class _Run:
 
 def train(config: TrainConfig, train_records: Sequence[Record], val_records: Sequence[Record],
           out_dir: str | Path, resume: bool = True, progress: bool = True, *, stop_after: int | None = None,
-          on_step: Callable[[StepInfo], None] | None = None) -> TrainResult:
+          on_step: Callable[[StepInfo], None] | None = None, keep_epochs: bool = False) -> TrainResult:
     """Train (or continue training) a MiniFASNet on ``train_records``, scoring each epoch on ``val_records``.
 
     Writes ``last.pt`` every epoch, ``best.pt`` at the best validation AUC, ``metrics.csv`` and ``metrics.json``
     into ``out_dir``. With ``resume`` an existing ``last.pt`` of the same configuration is continued (exactly as
     if never stopped); another configuration is refused. ``stop_after`` ends after that many finished epochs
-    (to split a run); ``on_step`` is called after every optimizer step. Ctrl-C saves ``last.pt`` and raises
-    :class:`TrainingInterrupted`; a non-finite loss raises :class:`TrainingError`. Under ``torchrun`` every
-    process calls this; rank 0 writes the files and every process returns the same model.
+    (to split a run); ``on_step`` is called after every optimizer step; ``keep_epochs`` also writes each epoch's
+    model for inference to ``out_dir/epochs/epoch_NNN.pt`` (to choose an epoch by another yardstick). Ctrl-C
+    saves ``last.pt`` and raises :class:`TrainingInterrupted`; a non-finite loss raises :class:`TrainingError`.
+    Under ``torchrun`` every process calls this; rank 0 writes the files and every process returns the same model.
     """
     out_dir = Path(out_dir)
     check_writable(out_dir)
@@ -314,7 +336,7 @@ def train(config: TrainConfig, train_records: Sequence[Record], val_records: Seq
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     try:
-        run = _Run(config, train_records, val_records, out_dir, where)
+        run = _Run(config, train_records, val_records, out_dir, where, keep_epochs)
         if resume and (out_dir / LAST).is_file():
             run.resume(out_dir / LAST)
         resumed_from = run.epoch
