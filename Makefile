@@ -1,7 +1,8 @@
 # FAS Lab. The two commands of the README:
 #   make run   [QUICK=1]  set up .venv, execute every notebook, render HTML, write build/index.html
 #   make test             set up .venv, lint (ruff), unit tests, notebook conventions, every notebook QUICK, nbval
-# Other targets: setup, strip (strip notebook outputs before committing), clean.
+# Other targets: setup, ship (replace the shipped model with the one a full notebook 03 run chose: the only step that
+# writes models/), strip (strip notebook outputs before committing), clean.
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +16,7 @@ NBSTRIPOUT := $(VENV)/bin/nbstripout --extra-keys "metadata.papermill cell.metad
 NBVAL := -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 TEST_NOTEBOOKS := build/test-notebooks
 
-.PHONY: run test setup strip clean
+.PHONY: run test setup ship strip clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,10 @@ test: setup
 	rm -rf $(TEST_NOTEBOOKS)
 	$(FAS) run-notebooks --quick --out $(TEST_NOTEBOOKS) < /dev/null
 	FAS_QUICK=1 $(PY) -m pytest $(NBVAL) $(TEST_NOTEBOOKS) < /dev/null
+
+ship: setup
+	$(FAS) run-notebooks notebooks/03_training.ipynb --out build/notebooks < /dev/null
+	$(FAS) ship
 
 strip: setup
 	$(NBSTRIPOUT) $(NOTEBOOKS)

@@ -21,6 +21,7 @@ from fasutils.evaluation.selection import (
     bpcer_threshold,
     candidate_row,
     choose,
+    real_samples_right,
     yardstick_half,
 )
 from fasutils.evaluation.yardstick import SAMPLES_SOURCE, FoundFaces
@@ -105,6 +106,10 @@ def test_a_candidate_is_placed_on_the_select_half_and_counted_on_both(tmp_path):
     assert choose(table.drop(index=1))["candidate"] == "a"  # the earliest on a tie
     with pytest.raises(EvaluationError, match="no candidates"):
         choose(table.iloc[:0])
+    table.loc[1, "F2"] = table.loc[1, "threshold"]  # b lets the replay photo through: not eligible
+    assert not real_samples_right(table)[1] and choose(table)["candidate"] == "a"
+    table["T1"] = 0.0  # nobody decides the samples right: all are eligible again
+    assert choose(table)["candidate"] == "b"
 
 
 def test_the_card_renders_every_section_as_markdown():

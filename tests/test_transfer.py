@@ -11,10 +11,12 @@ import torch
 from fasutils.core import assets
 from fasutils.core.errors import TrainingError
 from fasutils.core.images import read_image
+from fasutils.export.classifiers import load_classifier
 from fasutils.models import published
+from fasutils.training.checkpoints import save_for_inference
 from fasutils.training.config import TrainConfig
 from fasutils.training.loop import EPOCHS_DIR, decision_logits, train
-from fasutils.training.transfer import anchor_distance, start_model
+from fasutils.training.transfer import anchor_distance, interpolate_weights, interpolated_models, start_model
 from tests.conftest import from_reference
 from tests.test_training import make_records
 
@@ -107,3 +109,25 @@ def test_frozen_stages_keep_weights_and_statistics_and_the_anchor_pulls_back(dat
 
     loose = train(dataclasses.replace(config, anchor_weight=0.0), *data, tmp_path / "loose", progress=False)
     assert loose.history[-1]["anchor_distance"] > distances[-1]  # the same run without L2-SP drifts further
+
+
+def test_wise_ft_blends_floating_tensors_and_keeps_counters(tmp_path):
+    config = TrainConfig(epochs=1, batch_size=2)
+    first, second = config.build_model().state_dict(), TrainConfig(seed=1).build_model().state_dict()
+    second = {key: value + 1 if value.is_floating_point() else value + 3 for key, value in second.items()}
+    half = interpolate_weights(first, second, 0.5)
+    key = "model.conv1.conv.weight"
+    torch.testing.assert_close(half[key], (first[key] + second[key]) / 2)
+    counter = "model.bn.num_batches_tracked"
+    assert torch.equal(half[counter], second[counter])
+    source_only = interpolate_weights(first, second, 0.0)
+    assert all(torch.equal(source_only[k], first[k]) for k in first if first[k].is_floating_point())
+    with pytest.raises(TrainingError, match="alpha must lie in"):
+        interpolate_weights(first, second, 1.5)
+    with pytest.raises(TrainingError, match="different tensors"):
+        interpolate_weights(first, {key: second[key]}, 0.5)
+    paths = [save_for_inference(config.build_model(), config, tmp_path / f"{name}.pt") for name in ("a", "b")]
+    blends = interpolated_models(*paths, [0.25, 0.5], tmp_path / "wise")
+    assert [p.name for p in blends.values()] == ["wise_0.25.pt", "wise_0.5.pt"]
+    assert all(p.with_suffix(".json").is_file() for p in blends.values())
+    assert load_classifier(blends[0.5]).threshold == 0.5

@@ -20,8 +20,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "report": "read_report write_report",
     "comparison": "accuracy_table",
     "realism": "judge_records realism_table",
-    "context_probe": "context_probe",
+    "shortcuts": "context_probe masked_crop",
     "yardstick": "bpcer_table find_faces sample_verdicts score_yardstick",
-    "selection": "SplitImages candidate_table choose yardstick_half",
-    "model_card": "ModelCard render_card",
+    "selection": "SplitImages candidate_table choose real_samples_right yardstick_half",
+    "model_card": "ModelCard card_for render_card",
 })

@@ -65,6 +65,7 @@ def render_card(card: ModelCard) -> str:
 
 
 def _source_line(config: TrainConfig, chosen_epoch: str) -> str:
+    """Where the weights come from and, for a fine-tune, every change made to them."""
     if not config.init_from:
         return "trained from scratch (no published weights)"
     from fasutils.core import assets
@@ -72,11 +73,13 @@ def _source_line(config: TrainConfig, chosen_epoch: str) -> str:
 
     asset = assets.get(PUBLISHED[config.init_from].weights)
     frozen = f"; stages kept frozen: {', '.join(config.freeze)}" if config.freeze else ""
+    blend = (f"; then blended back with the published weights, (1 - alpha) x published + alpha x fine-tuned "
+             f"(WiSE-FT), chosen as {chosen_epoch}") if "alpha" in chosen_epoch else f" (chosen: {chosen_epoch})"
     return (f"fine-tuned from **{config.init_from}** ({asset.origin}, {asset.licence}). Changes (Apache-2.0 §4): its "
             "input convention folded into the first convolution (BGR 0-255 to RGB / 255: channels reversed, weights "
             "x 255, the same function); its outputs reordered live first; a Fourier branch added for training (not "
-            f"shipped); its weights fine-tuned on the data below ({chosen_epoch}) with an L2-SP pull of weight "
-            f"{config.anchor_weight:g} back to the published weights{frozen}")
+            f"shipped); its weights fine-tuned on the data below for {config.epochs} epochs with an L2-SP pull of "
+            f"weight {config.anchor_weight:g} back to the published weights{frozen}{blend}")
 
 
 def card_for(*, chosen: pd.Series, config: TrainConfig, candidates: int, domain_gap: pd.DataFrame,
@@ -104,8 +107,8 @@ def card_for(*, chosen: pd.Series, config: TrainConfig, candidates: int, domain_
                   f"{config.weight_decay:g}, {config.epochs} epochs, batch {config.batch_size}, loss "
                   f"{config.cls_weight:g} x cross-entropy (spoof classes pooled) + {config.ft_weight:g} x Fourier MSE, "
                   f"{config.balance} class balance, seed {config.seed}",
-        "chosen by": f"{candidates} candidates (the published source, each fine-tuning epoch, the best from-scratch "
-                     "epoch), each at its threshold for "
+        "chosen by": f"{candidates} candidates (the published source, each fine-tuning epoch, blends of the last "
+                     "epoch with the source, the best from-scratch epoch), each at its threshold for "
                      f"BPCER {bpcer_target:.0%} on the select half of the real yardstick; the fewest simulated "
                      f"validation attacks passing (worst type) wins: **{chosen['candidate']}**",
         "threshold": f"P(live) >= **{chosen['threshold']:.4f}** is live (placed on {chosen['threshold_on']}); "

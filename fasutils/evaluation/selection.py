@@ -18,8 +18,10 @@ computes:
 - ``synthetic_auc`` on that split, ``select_bpcer`` and ``report_bpcer`` on the two halves, and P(live) of the
   real samples T1 (live), F1 (print), F2 (replay).
 
-:func:`choose` picks the lowest ``synthetic_apcer`` on the validation split (the earliest candidate on a tie).
-Introduced in ``03_training.ipynb``.
+:func:`choose` picks the lowest ``synthetic_apcer`` on the validation split (the earliest candidate on a tie)
+among the candidates that decide the three real samples right (T1 accepted, F1 and F2 rejected): two real attack
+photos are too few to score by, but a model that lets one of them through is not shipped. Introduced in
+``03_training.ipynb``.
 """
 
 from __future__ import annotations
@@ -118,8 +120,18 @@ def candidate_table(candidates: Mapping[str, str | Path | Classifier], found: Fo
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def real_samples_right(table: pd.DataFrame) -> pd.Series:
+    """Per candidate: whether its threshold accepts T1 and rejects F1 and F2 (a sample not scored counts as right)."""
+    live = table["T1"].isna() | (table["T1"] >= table["threshold"])
+    attacks = [table[key].isna() | (table[key] < table["threshold"]) for key in ("F1", "F2")]
+    return live & attacks[0] & attacks[1]
+
+
 def choose(table: pd.DataFrame) -> pd.Series:
-    """The candidate with the lowest ``synthetic_apcer`` (the earliest row on a tie)."""
+    """The candidate with the lowest ``synthetic_apcer`` among those that decide the three real samples right
+    (:func:`real_samples_right`; all candidates when none does), the earliest row on a tie."""
     if table.empty:
         raise EvaluationError("no candidates to choose from")
-    return table.loc[table["synthetic_apcer"].idxmin()]
+    right = real_samples_right(table)
+    eligible = table[right] if right.any() else table
+    return eligible.loc[eligible["synthetic_apcer"].idxmin()]

@@ -6,7 +6,7 @@ learn is the attack itself. Live and attack share their context too: a person wi
 stands before a scene or wall (:mod:`fasutils.simulation.backdrops`) in the live capture and in the photo an
 attacker shows; the face has the same size in the frame in both; and most attacks are *tight*, the medium filling
 the frame with no border or bezel in view, as in most real replays (measured with
-:func:`fasutils.evaluation.context_probe.context_probe`). A spoof stays in the split of the live face it was made
+:func:`fasutils.evaluation.shortcuts.context_probe`). A spoof stays in the split of the live face it was made
 from. The build runs on all cores with a progress bar, writes into a temporary folder renamed into place when
 complete (an interrupted build leaves nothing half-written), and is reused when the same specification was built
 before.

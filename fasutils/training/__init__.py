@@ -11,6 +11,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "data": "SpoofTrainingDataset",
     "checkpoints": "decision_threshold load_checkpoint load_for_inference save_for_inference",
     "loop": "EPOCHS_DIR TrainResult predict_spoof train",
-    "transfer": "fine_tune_config start_model",
+    "transfer": "fine_tune_config interpolated_models start_model",
     "curves": "training_curves",
 })

@@ -15,17 +15,20 @@ minivision's and johnraivenolazo's; hairymax publishes no licence, so its files 
 - **Frozen stages** (``TrainConfig.freeze``, names of
   :data:`~fasutils.models.architecture.CLASSIFIER_STAGES`) keep their weights and, with
   :func:`hold_frozen`, their BatchNorm statistics.
-- **A guard against forgetting**: :class:`Anchor` is the L2-SP penalty ``sum ||w - w_source||^2`` over the
+- **Guards against forgetting**: :class:`Anchor` is the L2-SP penalty ``sum ||w - w_source||^2`` over the
   transferred weights (Li, Grandvalet & Davoine, "Explicit Inductive Bias for Transfer Learning with Convolutional
-  Networks", ICML 2018), weighted by ``TrainConfig.anchor_weight``.
+  Networks", ICML 2018), weighted by ``TrainConfig.anchor_weight``; after training, :func:`interpolate_weights`
+  blends the fine-tune back towards its source (WiSE-FT).
 
 Introduced in ``03_training.ipynb``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import shutil
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -151,3 +154,32 @@ def anchor_distance(model: nn.Module, anchor: Anchor) -> float:
     """The root of the L2-SP penalty: how far the weights moved from the source (0 at the start)."""
     with torch.no_grad():
         return float(anchor.penalty(model)) ** 0.5
+
+
+def interpolate_weights(source: Mapping[str, Tensor], tuned: Mapping[str, Tensor], alpha: float) -> dict[str, Tensor]:
+    """``(1 - alpha) x source + alpha x tuned`` for every floating-point tensor (weights and BatchNorm statistics;
+    counters come from ``tuned``): WiSE-FT, the weight-space ensemble of a model and its fine-tuned self (Wortsman
+    et al., "Robust fine-tuning of zero-shot models", CVPR 2022), which keeps much of the source's robustness to
+    data unlike the fine-tuning data while taking part of the fine-tuning's gain."""
+    if not 0.0 <= alpha <= 1.0:
+        raise TrainingError(f"alpha must lie in [0, 1], not {alpha}")
+    if source.keys() != tuned.keys():
+        raise TrainingError("the two models have different tensors: interpolate a fine-tune with its own source")
+    return {key: torch.lerp(source[key], tuned[key], alpha) if tuned[key].is_floating_point() else tuned[key].clone()
+            for key in tuned}
+
+
+def interpolated_models(source: Path, tuned: Path, alphas: Iterable[float], folder: Path) -> dict[float, Path]:
+    """For each ``alpha``, the :func:`interpolate_weights` of two models written by ``save_for_inference`` (the
+    source as a start model, and its fine-tune), saved to ``folder/wise_<alpha>.pt`` with the fine-tune's ``.json``."""
+    from fasutils.training.checkpoints import atomic_save
+
+    states = [torch.load(path, map_location="cpu", weights_only=True) for path in (source, tuned)]
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for alpha in alphas:
+        path = folder / f"wise_{alpha:g}.pt"
+        atomic_save(interpolate_weights(*states, alpha), path)
+        shutil.copyfile(tuned.with_suffix(".json"), path.with_suffix(".json"))
+        written[alpha] = path
+    return written

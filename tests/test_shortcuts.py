@@ -6,7 +6,7 @@ import pytest
 
 from fasutils.core.errors import EvaluationError
 from fasutils.data.records import Record
-from fasutils.evaluation.context_probe import context_probe, masked_crop
+from fasutils.evaluation.shortcuts import context_probe, masked_crop
 
 BOX = (80.0, 70.0, 60.0, 80.0)  # the face in every generated 220x220 image
 
