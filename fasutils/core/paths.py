@@ -69,8 +69,9 @@ def cache_dir() -> Path:
 
 
 def shipped_model() -> Path:
-    """The suite's own trained classifier (``models/``, see its card in ``models/README.md``)."""
-    return project_root() / "models" / "minifasnet_v2se_80_2.7.pt"
+    """The suite's own liveness model (``models/``; its configuration and threshold in the ``.json`` beside it, its
+    card in the ``.md``), chosen by notebook 03 and put there by ``make ship``."""
+    return project_root() / "models" / "suite_minifasnet.pt"
 
 
 def build_dir() -> Path:

@@ -112,7 +112,8 @@ def card_for(*, chosen: pd.Series, config: TrainConfig, candidates: int, domain_
                      f"BPCER {bpcer_target:.0%} on the select half of the real yardstick; the fewest simulated "
                      f"validation attacks passing (worst type) wins: **{chosen['candidate']}**",
         "threshold": f"P(live) >= **{chosen['threshold']:.4f}** is live (placed on {chosen['threshold_on']}); "
-                     "`predict`, `evaluate` and the browser demo use it by default",
+                     "`predict` and the browser demo decide at it by default (`evaluate --threshold` applies it; "
+                     "`evaluate` otherwise chooses thresholds on the evaluator's development split)",
         "reproduce": "`make run` (notebook 03 writes `build/models/`), then `make ship` (copies this model and card "
                      "into `models/`)",
     }
@@ -125,11 +126,13 @@ def card_for(*, chosen: pd.Series, config: TrainConfig, candidates: int, domain_
                   and (domain_gap.loc[ours, column] > domain_gap.loc[other, column]) == higher
                   and domain_gap.loc[ours, column] != domain_gap.loc[other, column]]
         worse = [column for column in ("synthetic test AUC", "real BPCER (report half)") if column not in better]
-        notes.append(f"Against {other}: better on {', '.join(better) or 'neither'}; not better on "
-                     f"{', '.join(worse) or 'neither'}.")
+        verdict = [f"better on {' and '.join(better)}" if better else "", f"not better on {' and '.join(worse)}"
+                   if worse else ""]
+        notes.append(f"Against {other}: {'; '.join(part for part in verdict if part)}.")
     return ModelCard(
         file=file, title=f"the suite's liveness model ({'QUICK smoke run' if quick else 'full run'})", about=about,
-        measured=domain_gap, notes=notes, per_source=per_source,
+        measured=domain_gap, notes=notes,
+        per_source=per_source.drop(columns=["threshold"], errors="ignore").round(3),
         reproducibility=[
             "The dataset images are seeded per (seed, face, kind), the sample order and augmentations per (seed, "
             "epoch, index), and training runs with deterministic algorithms: a rerun on the same machine, thread "
